@@ -1,0 +1,290 @@
+"""Public model functions: spectra, batches and resonances of nanogap-loop arrays."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Literal, Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.optimize import minimize_scalar
+
+from ._kernels import transmission_batch
+from ._materials import C0, Drude, LoopArray, Metal, _check_permittivity, resolve_metal
+from ._reference import spectrum_reference
+
+GEOMETRY_FIELDS = ("gap", "thickness", "side_x", "side_y", "period_x", "period_y")
+Method = Literal["numba", "numpy"]
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Zero-order response of one loop array (shapes ``(n_freq,)``) or a batch (``(n_geom, n_freq)``).
+
+    Attributes:
+        freqs: float64, Hz.
+        t: complex128; transmitted E-field in the substrate relative to the incident field.
+        r: complex128; reflected E-field relative to the incident field.
+        transmittance: float64; T00 = Re(n_sub)/Re(n_sup)·|t|².
+        reflectance: float64; R00 = |r|².
+        fe_avg: float64; |t|/β, β = wP/A, gap-averaged x-field normalised to the incident field.
+        fe_peak: float64; fe_avg·π/(2 sin(π l_y/P)), the mid-side peak of the loop mode.
+        fe_avg_substrate_normalised: float64; fe_avg·|1 + n_sub|/2, the experimental convention
+            that normalises to the transmission of the bare substrate.
+        above_diffraction: bool; True where a non-zero diffraction order propagates, so the
+            zero-order quantities no longer carry all the transmitted power.
+    """
+
+    freqs: np.ndarray
+    t: np.ndarray
+    r: np.ndarray
+    transmittance: np.ndarray
+    reflectance: np.ndarray
+    fe_avg: np.ndarray
+    fe_peak: np.ndarray
+    fe_avg_substrate_normalised: np.ndarray
+    above_diffraction: np.ndarray
+
+    @property
+    def t_abs(self) -> np.ndarray:
+        """|t| (float64, same shape as ``t``)."""
+        return np.abs(self.t)
+
+
+@dataclass(frozen=True)
+class Resonance:
+    """Maximum of |t| in a frequency window.
+
+    Attributes:
+        frequency: Hz. t_abs: |t| there. fe_avg, fe_peak: field enhancements there (incident-field
+        normalisation, see :class:`Spectrum`).
+    """
+
+    frequency: float
+    t_abs: float
+    fe_avg: float
+    fe_peak: float
+
+
+@dataclass(frozen=True)
+class LoopArrayBatch:
+    """Many loop arrays sharing materials: geometry fields are ``(n_geom,)`` float64 arrays, m.
+
+    Built for search loops that evaluate thousands of new geometries at once. Validation is the
+    same as :class:`LoopArray`, vectorised; an error names the first offending index.
+    """
+
+    gap: np.ndarray
+    thickness: np.ndarray
+    side_x: np.ndarray
+    side_y: np.ndarray
+    period_x: np.ndarray
+    period_y: np.ndarray
+    eps_gap: complex = 9.0
+    eps_substrate: complex = 3.8
+    eps_superstrate: complex = 1.0
+    metal: Metal = "gold"
+
+    def __post_init__(self) -> None:
+        arrays = {}
+        for name in GEOMETRY_FIELDS:
+            try:
+                value = np.atleast_1d(np.asarray(getattr(self, name), dtype=np.float64))
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must be an array of lengths in metres; got {name}={getattr(self, name)!r}") from None
+            arrays[name] = value
+        shapes = {value.shape for value in arrays.values()}
+        if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+            raise ValueError(f"geometry fields must be 1-D arrays of one length; got shapes {[v.shape for v in arrays.values()]}")
+        for name, value in arrays.items():
+            bad = ~(np.isfinite(value) & (value > 0))
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(f"{name} must be positive and finite (metres); got {name}[{i}]={value[i]!r} m")
+        for side, period in (("side_x", "period_x"), ("side_y", "period_y")):
+            bad = arrays["gap"] >= arrays[side]
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(
+                    f"gap must be smaller than {side}; got gap[{i}]={arrays['gap'][i]:g} m, {side}[{i}]={arrays[side][i]:g} m"
+                )
+            bad = arrays[side] >= arrays[period]
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(
+                    f"{side} must be smaller than {period}; got {side}[{i}]={arrays[side][i]:g} m, "
+                    f"{period}[{i}]={arrays[period][i]:g} m"
+                )
+        for name, value in arrays.items():
+            value.flags.writeable = False
+            object.__setattr__(self, name, value)
+        for name in ("eps_gap", "eps_substrate", "eps_superstrate"):
+            object.__setattr__(self, name, _check_permittivity(name, getattr(self, name)))
+        resolve_metal(self.metal)
+
+    @classmethod
+    def from_arrays(cls, arrays: Sequence[LoopArray]) -> "LoopArrayBatch":
+        """Stack loop arrays that share eps_gap, eps_substrate, eps_superstrate and metal."""
+        if len(arrays) == 0:
+            raise ValueError("arrays must hold at least one LoopArray; got an empty sequence")
+        first = arrays[0]
+        shared = ("eps_gap", "eps_substrate", "eps_superstrate", "metal")
+        for i, item in enumerate(arrays):
+            for name in shared:
+                if getattr(item, name) != getattr(first, name):
+                    raise ValueError(
+                        f"a batch shares its materials; arrays[{i}].{name}={getattr(item, name)!r} differs from "
+                        f"arrays[0].{name}={getattr(first, name)!r}: evaluate them in separate batches"
+                    )
+        columns = {name: np.array([getattr(a, name) for a in arrays]) for name in GEOMETRY_FIELDS}
+        return cls(**columns, **{name: getattr(first, name) for name in shared})
+
+    def __len__(self) -> int:
+        return self.gap.shape[0]
+
+    def __getitem__(self, index: int) -> LoopArray:
+        values = {name: float(getattr(self, name)[index]) for name in GEOMETRY_FIELDS}
+        return LoopArray(**values, eps_gap=self.eps_gap, eps_substrate=self.eps_substrate,
+                         eps_superstrate=self.eps_superstrate, metal=self.metal)
+
+    def geometry_matrix(self) -> np.ndarray:
+        """(n_geom, 6) float64, m; columns gap, thickness, side_x, side_y, period_x, period_y."""
+        return np.stack([getattr(self, name) for name in GEOMETRY_FIELDS], axis=1)
+
+
+def _check_freqs(freqs: ArrayLike, ndim: tuple[int, ...]) -> np.ndarray:
+    array = np.asarray(freqs, dtype=np.float64)
+    if array.ndim not in ndim or array.size == 0:
+        raise ValueError(f"freqs must be a non-empty array with ndim in {ndim} (Hz); got shape {array.shape}")
+    bad = ~(np.isfinite(array) & (array > 0))
+    if bad.any():
+        raise ValueError(f"freqs must be positive and finite (Hz); got {array[bad].flat[0]!r} Hz")
+    return array
+
+
+def _check_k_periods(k_periods: float) -> float:
+    if not (math.isfinite(k_periods) and k_periods >= 2):
+        raise ValueError(f"k_periods must be finite and >= 2 (units of 2π/min(Λ)); got k_periods={k_periods!r}")
+    return float(k_periods)
+
+
+def _metal_args(metal: Metal) -> tuple[bool, float, float]:
+    drude: Drude | None = resolve_metal(metal)
+    return (True, 0.0, 0.0) if drude is None else (False, drude.plasma_frequency, drude.damping)
+
+
+def _assemble(geoms: np.ndarray, freqs: np.ndarray, t: np.ndarray, r: np.ndarray, eps_sub: complex, eps_sup: complex) -> Spectrum:
+    gap, side_x, side_y, px, py = (geoms[:, i : i + 1] for i in (0, 2, 3, 4, 5))
+    perimeter = 2.0 * (side_x + side_y)
+    beta = gap * perimeter / (px * py)
+    n_sub, n_sup = np.sqrt(complex(eps_sub)), np.sqrt(complex(eps_sup))
+    fe_avg = np.abs(t) / beta
+    diffraction = C0 / (max(n_sub.real, n_sup.real) * np.maximum(px, py))
+    return Spectrum(
+        freqs=freqs,
+        t=t,
+        r=r,
+        transmittance=n_sub.real / n_sup.real * np.abs(t) ** 2,
+        reflectance=np.abs(r) ** 2,
+        fe_avg=fe_avg,
+        fe_peak=fe_avg * np.pi / (2.0 * np.sin(np.pi * side_y / perimeter)),
+        fe_avg_substrate_normalised=fe_avg * abs(1.0 + n_sub) / 2.0,
+        above_diffraction=freqs > diffraction,
+    )
+
+
+def spectra(
+    arrays: LoopArrayBatch | Sequence[LoopArray],
+    freqs: ArrayLike,
+    *,
+    method: Method = "numba",
+    k_periods: float = 40.0,
+) -> Spectrum:
+    """Zero-order transmission and field enhancement of many loop arrays in one call.
+
+    Args:
+        arrays: a :class:`LoopArrayBatch`, or a sequence of :class:`LoopArray` sharing materials.
+        freqs: (n_freq,) float64, Hz, shared by every geometry; or (n_geom, n_freq), one row per
+            geometry (an RL step evaluates each new geometry at its own target frequency).
+        method: ``"numba"`` (parallel compiled kernel) or ``"numpy"`` (the slow reference).
+        k_periods: circular cut K of the direct reciprocal-lattice sum, in units of 2π/min(Λ).
+
+    Returns:
+        Spectrum with every field of shape (n_geom, n_freq).
+
+    Raises:
+        ValueError: invalid geometry, a frequency that is not positive and finite, wrong shapes.
+    """
+    batch = arrays if isinstance(arrays, LoopArrayBatch) else LoopArrayBatch.from_arrays(list(arrays))
+    geoms = batch.geometry_matrix()
+    grid = _check_freqs(freqs, (1, 2))
+    grid = np.broadcast_to(grid, (len(batch), grid.shape[-1])) if grid.ndim == 1 else grid
+    if grid.shape[0] != len(batch):
+        raise ValueError(f"freqs of shape (n_geom, n_freq) needs n_geom={len(batch)} rows; got shape {grid.shape}")
+    k_periods = _check_k_periods(k_periods)
+    if method == "numba":
+        t, r = transmission_batch(
+            geoms, np.ascontiguousarray(grid), complex(batch.eps_gap), complex(batch.eps_substrate),
+            complex(batch.eps_superstrate), *_metal_args(batch.metal), k_periods,
+        )
+    elif method == "numpy":
+        pairs = [spectrum_reference(batch[i], grid[i], k_periods) for i in range(len(batch))]
+        t, r = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    else:
+        raise ValueError(f"method must be 'numba' or 'numpy'; got method={method!r}")
+    return _assemble(geoms, np.array(grid), t, r, batch.eps_substrate, batch.eps_superstrate)
+
+
+def spectrum(array: LoopArray, freqs: ArrayLike, *, method: Method = "numba", k_periods: float = 40.0) -> Spectrum:
+    """Zero-order transmission and field enhancement of a nanogap-loop array.
+
+    Args:
+        array: geometry and materials, SI units.
+        freqs: (n_freq,) float64, Hz; positive. Frequencies above the first diffraction order
+            are computed and flagged in ``above_diffraction``.
+        method: ``"numba"`` (compiled kernel) or ``"numpy"`` (reference).
+        k_periods: circular cut K of the direct lattice sum, in units of 2π/min(Λ).
+
+    Returns:
+        Spectrum: t, r (n_freq,) complex128; transmittance, reflectance, fe_avg, fe_peak,
+        fe_avg_substrate_normalised (n_freq,) float64; above_diffraction (n_freq,) bool.
+
+    Raises:
+        ValueError: a frequency is not positive and finite.
+    """
+    if not isinstance(array, LoopArray):
+        raise ValueError(f"array must be a thz.LoopArray (use thz.spectra for batches); got {type(array).__name__}")
+    grid = _check_freqs(freqs, (1,))
+    batch = spectra([array], grid, method=method, k_periods=k_periods)
+    return Spectrum(**{f.name: getattr(batch, f.name)[0] for f in fields(Spectrum)})
+
+
+def resonance(array: LoopArray, fmin: float, fmax: float, *, points: int = 256, k_periods: float = 40.0) -> Resonance:
+    """Frequency of maximum |t| in [fmin, fmax], with |t| and the field enhancements there.
+
+    A uniform scan of ``points`` frequencies brackets the maximum, then a bounded Brent search
+    refines it to 1e-9 relative in frequency.
+
+    Args:
+        array: the loop array. fmin, fmax: window, Hz, 0 < fmin < fmax. points: scan size, ≥ 3.
+
+    Raises:
+        ValueError: an invalid window or scan size.
+    """
+    if not (math.isfinite(fmin) and math.isfinite(fmax) and 0 < fmin < fmax):
+        raise ValueError(f"need 0 < fmin < fmax (Hz, finite); got fmin={fmin!r}, fmax={fmax!r}")
+    if points < 3:
+        raise ValueError(f"points must be >= 3; got points={points!r}")
+    grid = np.linspace(fmin, fmax, points)
+    scan = spectrum(array, grid, k_periods=k_periods)
+    i = int(np.argmax(scan.t_abs))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, points - 1)]
+
+    def negative_t(f: float) -> float:
+        return -float(spectrum(array, [f], k_periods=k_periods).t_abs[0])
+
+    best = minimize_scalar(negative_t, bounds=(lo, hi), method="bounded", options={"xatol": 1e-9 * grid[i]})
+    f_best = float(best.x) if -best.fun >= scan.t_abs[i] else float(grid[i])
+    at = spectrum(array, [f_best], k_periods=k_periods)
+    return Resonance(f_best, float(at.t_abs[0]), float(at.fe_avg[0]), float(at.fe_peak[0]))
