@@ -271,7 +271,7 @@ def _pair(geom, eps_gap, eps_sub, eps_sup, pec, plasma, damping, freq, k_periods
     cyt, sy, cy, syo = scratch[4], scratch[5], scratch[6], scratch[7]
     jmax = scratch[8].view(np.int64)
     _tables(a, lx, bx, nx, cx, sxt, cxe, sx)
-    _tables(a, ly, by, ny, cyt, sy, cy, syo)
+    _tables(a, ly, by, ny + 8, cyt, sy, cy, syo)  # + 8: the padded row loop reads (masked) entries
     _row_limits(nx, bx, by, cut * cut, jmax)
 
     omega = 2.0 * math.pi * freq

@@ -1,0 +1,89 @@
+"""Benchmarks: fast path versus reference, measured in one run, written as JSON."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from typing import Callable
+
+import numba
+import numpy as np
+
+from analytic import thz
+
+
+def _best_time(fun: Callable[[], object], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fun()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def sample_geometries(n: int, seed: int = 0) -> thz.LoopArrayBatch:
+    """Random loop arrays in the search space, near-square cells (gold, ε_g = 9, quartz).
+
+    gap U(1, 20) nm, thickness U(10, 200) nm, side_x U(20, 400) µm, side_y = side_x·U(0.8, 1.25),
+    period = side·U(1.3, 2.5), at most 1000 µm.
+    """
+    rng = np.random.default_rng(seed)
+    side_x = rng.uniform(20e-6, 400e-6, n)
+    side_y = side_x * rng.uniform(0.8, 1.25, n)
+    return thz.LoopArrayBatch(
+        gap=rng.uniform(1e-9, 20e-9, n),
+        thickness=rng.uniform(10e-9, 200e-9, n),
+        side_x=side_x,
+        side_y=side_y,
+        period_x=np.minimum(side_x * rng.uniform(1.3, 2.5, n), 1000e-6),
+        period_y=np.minimum(side_y * rng.uniform(1.3, 2.5, n), 1000e-6),
+    )
+
+
+def bench_thz(n_geometries: int = 4096, n_reference: int = 16, spectrum_points: int = 256, repeats: int = 5) -> dict:
+    """New-geometry points/s of the NumPy reference and the Numba kernel, and one 256-point spectrum.
+
+    Each geometry is evaluated at one frequency (0.2 THz), the RL workload. The reference runs on
+    the first ``n_reference`` geometries of the same sample. Compilation happens before timing.
+    """
+    batch = sample_geometries(n_geometries)
+    freq = np.full((n_geometries, 1), 0.2e12)
+    thz.spectra(batch, freq, method="numba")  # compile or load the cache before timing
+    numba_s = _best_time(lambda: thz.spectra(batch, freq, method="numba"), repeats)
+    reference = thz.LoopArrayBatch.from_arrays([batch[i] for i in range(n_reference)])
+    numpy_s = _best_time(lambda: thz.spectra(reference, freq[:n_reference], method="numpy"), 1)
+    fast = thz.spectra(reference, freq[:n_reference], method="numba")
+    slow = thz.spectra(reference, freq[:n_reference], method="numpy")
+    agreement = float(np.max(np.abs(fast.t - slow.t) / np.abs(slow.t)))
+
+    array = batch[0]
+    grid = np.linspace(0.05e12, 1.0e12, spectrum_points)
+    spec_numba = _best_time(lambda: thz.spectrum(array, grid), repeats)
+    spec_numpy = _best_time(lambda: thz.spectrum(array, grid, method="numpy"), 1)
+    numpy_pps = n_reference / numpy_s
+    numba_pps = n_geometries / numba_s
+    return {
+        "benchmark": "thz",
+        "n_geometries": n_geometries,
+        "n_reference_geometries": n_reference,
+        "frequency_hz": 0.2e12,
+        "numpy_points_per_s": numpy_pps,
+        "numba_points_per_s": numba_pps,
+        "speedup": numba_pps / numpy_pps,
+        "max_relative_difference_t": agreement,
+        "spectrum": {
+            "points": spectrum_points,
+            "numpy_s": spec_numpy,
+            "numba_s": spec_numba,
+            "speedup": spec_numpy / spec_numba,
+        },
+        "machine": {
+            "numba_threads": numba.get_num_threads(),
+            "cpu_count": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "numba": numba.__version__,
+        },
+        "geometry_sampler": sample_geometries.__doc__.split("\n\n")[1].strip(),
+    }

@@ -1,0 +1,152 @@
+"""The ``workbench`` command line: ``workbench thz spectrum``, ``workbench bench thz``, ...
+
+Every command that prints results accepts ``--json`` (then stdout holds one JSON object).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from analytic import thz
+
+from .units import parse_quantity
+
+app = typer.Typer(help="Inverse-design and physics-informed ML workbench.", no_args_is_help=True)
+thz_app = typer.Typer(help="THz nanogap-loop arrays.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks: fast path vs reference, measured in one run.", no_args_is_help=True)
+app.add_typer(thz_app, name="thz")
+app.add_typer(bench_app, name="bench")
+console = Console()
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=2)
+
+
+def _emit_json(payload: dict) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=float))
+
+
+@thz_app.command("spectrum")
+def thz_spectrum(
+    gap: Annotated[str, typer.Option(help="Gap width w, e.g. 5nm.")],
+    thickness: Annotated[str, typer.Option(help="Metal thickness h, e.g. 100nm.")],
+    side: Annotated[str, typer.Option(help="Loop side l_x (and l_y unless --side-y), e.g. 100um.")],
+    period: Annotated[str, typer.Option(help="Lattice period Λ_x (and Λ_y unless --period-y), e.g. 200um.")],
+    side_y: Annotated[Optional[str], typer.Option(help="Loop side l_y.")] = None,
+    period_y: Annotated[Optional[str], typer.Option(help="Period Λ_y.")] = None,
+    metal: Annotated[str, typer.Option(help="gold, silver, copper, aluminium or pec.")] = "gold",
+    eps_gap: Annotated[float, typer.Option(help="Gap permittivity.")] = 9.0,
+    eps_substrate: Annotated[float, typer.Option(help="Substrate permittivity.")] = 3.8,
+    eps_superstrate: Annotated[float, typer.Option(help="Superstrate permittivity.")] = 1.0,
+    fmin: Annotated[str, typer.Option(help="Lowest frequency, e.g. 0.05THz.")] = "0.05THz",
+    fmax: Annotated[str, typer.Option(help="Highest frequency, e.g. 1THz.")] = "1THz",
+    points: Annotated[int, typer.Option(help="Number of frequencies.")] = 256,
+    plot: Annotated[Optional[Path], typer.Option(help="Write a PNG of |t| and FE here.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Spectrum, resonance and peak field enhancement of one loop array."""
+    try:
+        lengths = {
+            "gap": parse_quantity(gap, "length", "gap"),
+            "thickness": parse_quantity(thickness, "length", "thickness"),
+            "side_x": parse_quantity(side, "length", "side"),
+            "period_x": parse_quantity(period, "length", "period"),
+        }
+        lengths["side_y"] = parse_quantity(side_y, "length", "side_y") if side_y else lengths["side_x"]
+        lengths["period_y"] = parse_quantity(period_y, "length", "period_y") if period_y else lengths["period_x"]
+        f_lo, f_hi = parse_quantity(fmin, "frequency", "fmin"), parse_quantity(fmax, "frequency", "fmax")
+        if not 0 < f_lo < f_hi:
+            raise ValueError(f"need 0 < fmin < fmax; got fmin={f_lo:g} Hz, fmax={f_hi:g} Hz")
+        if points < 3:
+            raise ValueError(f"points must be >= 3; got points={points}")
+        array = thz.LoopArray(**lengths, eps_gap=eps_gap, eps_substrate=eps_substrate,
+                              eps_superstrate=eps_superstrate, metal=metal)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    start = time.perf_counter()
+    grid = np.linspace(f_lo, f_hi, points)
+    spec = thz.spectrum(array, grid)
+    res = thz.resonance(array, f_lo, f_hi, points=points)
+    elapsed = time.perf_counter() - start
+    peak = int(np.argmax(spec.fe_avg))
+    payload = {
+        "array": {k: getattr(array, k) for k in ("gap", "thickness", "side_x", "side_y", "period_x", "period_y")}
+        | {"metal": metal, "eps_gap": eps_gap, "eps_substrate": eps_substrate, "eps_superstrate": eps_superstrate},
+        "resonance": {"frequency_hz": res.frequency, "t_abs": res.t_abs, "fe_avg": res.fe_avg, "fe_peak": res.fe_peak},
+        "max_fe_avg": {"frequency_hz": float(grid[peak]), "fe_avg": float(spec.fe_avg[peak])},
+        "fe_convention": "incident-field normalised (fe_avg = |t|/beta)",
+        "diffraction_frequency_hz": array.diffraction_frequency,
+        "points_above_diffraction": int(spec.above_diffraction.sum()),
+        "elapsed_s": elapsed,
+    }
+    if plot is not None:
+        from .plots import plot_thz_spectrum
+
+        payload["plot"] = str(plot_thz_spectrum(array, spec, plot))
+    if as_json:
+        _emit_json(payload)
+        return
+    table = Table(title="THz nanogap-loop array", show_header=False)
+    table.add_row("resonance (max |t|)", f"{res.frequency / 1e12:.4f} THz")
+    table.add_row("|t| at resonance", f"{res.t_abs:.4f}")
+    table.add_row("FE_avg / FE_peak at resonance", f"{res.fe_avg:.4g} / {res.fe_peak:.4g}")
+    table.add_row("peak FE_avg in window", f"{spec.fe_avg[peak]:.4g} at {grid[peak] / 1e12:.4f} THz")
+    table.add_row("first diffraction order", f"{array.diffraction_frequency / 1e12:.4f} THz")
+    if spec.above_diffraction.any():
+        table.add_row("[yellow]warning[/yellow]", f"{int(spec.above_diffraction.sum())} points above diffraction")
+    if plot is not None:
+        table.add_row("plot", payload["plot"])
+    table.add_row("computed in", f"{elapsed * 1e3:.1f} ms")
+    console.print(table)
+
+
+def _write_bench(result: dict, out: Optional[Path], name: str) -> Path:
+    path = out or Path("runs") / "bench" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+    return path
+
+
+@bench_app.command("thz")
+def bench_thz(
+    geometries: Annotated[int, typer.Option(help="Batch size of new geometries.")] = 4096,
+    reference: Annotated[int, typer.Option(help="Geometries timed with the NumPy reference.")] = 16,
+    out: Annotated[Optional[Path], typer.Option(help="JSON output file.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """New-geometry points/s of the NumPy reference vs the Numba kernel, and one 256-point spectrum."""
+    from .bench import bench_thz as run
+
+    if geometries < 1 or reference < 1:
+        raise _fail(f"geometries and reference must be >= 1; got geometries={geometries}, reference={reference}")
+    result = run(n_geometries=geometries, n_reference=reference)
+    result["json_path"] = str(_write_bench(result, out, "thz"))
+    if as_json:
+        _emit_json(result)
+        return
+    table = Table(title=f"bench thz ({result['machine']['numba_threads']} threads)")
+    for column in ("path", "points/s", "speedup"):
+        table.add_column(column)
+    table.add_row("NumPy reference", f"{result['numpy_points_per_s']:,.0f}", "1")
+    table.add_row(f"Numba, {geometries} geometries", f"{result['numba_points_per_s']:,.0f}", f"{result['speedup']:,.0f}×")
+    spec = result["spectrum"]
+    table.add_row(f"{spec['points']}-point spectrum", f"{spec['numba_s'] * 1e3:.2f} ms (NumPy {spec['numpy_s']:.2f} s)",
+                  f"{spec['speedup']:,.0f}×")
+    console.print(table)
+    console.print(f"max |Δt|/|t| Numba vs NumPy: {result['max_relative_difference_t']:.1e}; JSON: {result['json_path']}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,40 @@
+"""Matplotlib PNG figures written into run folders (non-interactive Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from analytic import thz  # noqa: E402
+
+
+def plot_thz_spectrum(array: thz.LoopArray, spec: thz.Spectrum, path: str | Path, title: str | None = None) -> Path:
+    """|t| and FE_avg versus frequency of one loop array, saved as PNG at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    f_thz = spec.freqs / 1e12
+    ax.plot(f_thz, spec.t_abs, color="tab:blue", label="|t00|")
+    ax.set_xlabel("frequency (THz)")
+    ax.set_ylabel("|t00| (zero-order transmission amplitude)", color="tab:blue")
+    twin = ax.twinx()
+    twin.plot(f_thz, spec.fe_avg, color="tab:red", ls="--", label="FE_avg")
+    twin.set_ylabel("FE_avg = |t00|/β (incident-field normalised)", color="tab:red")
+    i = int(np.argmax(spec.t_abs))
+    ax.axvline(f_thz[i], color="0.6", lw=0.8)
+    if spec.above_diffraction.any():
+        ax.axvspan(f_thz[spec.above_diffraction][0], f_thz[-1], color="0.9", label="above diffraction")
+    ax.set_title(
+        title
+        or f"w={array.gap * 1e9:g} nm, h={array.thickness * 1e9:g} nm, l={array.side_x * 1e6:g}×{array.side_y * 1e6:g} µm, "
+        f"Λ={array.period_x * 1e6:g}×{array.period_y * 1e6:g} µm, {array.metal if isinstance(array.metal, str) else 'Drude'}",
+        fontsize=9,
+    )
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
