@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -44,8 +44,8 @@ def thz_spectrum(
     thickness: Annotated[str, typer.Option(help="Metal thickness h, e.g. 100nm.")],
     side: Annotated[str, typer.Option(help="Loop side l_x (and l_y unless --side-y), e.g. 100um.")],
     period: Annotated[str, typer.Option(help="Lattice period Λ_x (and Λ_y unless --period-y), e.g. 200um.")],
-    side_y: Annotated[Optional[str], typer.Option(help="Loop side l_y.")] = None,
-    period_y: Annotated[Optional[str], typer.Option(help="Period Λ_y.")] = None,
+    side_y: Annotated[str | None, typer.Option(help="Loop side l_y.")] = None,
+    period_y: Annotated[str | None, typer.Option(help="Period Λ_y.")] = None,
     metal: Annotated[str, typer.Option(help="gold, silver, copper, aluminium or pec.")] = "gold",
     eps_gap: Annotated[float, typer.Option(help="Gap permittivity.")] = 9.0,
     eps_substrate: Annotated[float, typer.Option(help="Substrate permittivity.")] = 3.8,
@@ -53,7 +53,7 @@ def thz_spectrum(
     fmin: Annotated[str, typer.Option(help="Lowest frequency, e.g. 0.05THz.")] = "0.05THz",
     fmax: Annotated[str, typer.Option(help="Highest frequency, e.g. 1THz.")] = "1THz",
     points: Annotated[int, typer.Option(help="Number of frequencies.")] = 256,
-    plot: Annotated[Optional[Path], typer.Option(help="Write a PNG of |t| and FE here.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG of |t| and FE here.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Spectrum, resonance and peak field enhancement of one loop array."""
@@ -71,8 +71,9 @@ def thz_spectrum(
             raise ValueError(f"need 0 < fmin < fmax; got fmin={f_lo:g} Hz, fmax={f_hi:g} Hz")
         if points < 3:
             raise ValueError(f"points must be >= 3; got points={points}")
-        array = thz.LoopArray(**lengths, eps_gap=eps_gap, eps_substrate=eps_substrate,
-                              eps_superstrate=eps_superstrate, metal=metal)
+        array = thz.LoopArray(
+            **lengths, eps_gap=eps_gap, eps_substrate=eps_substrate, eps_superstrate=eps_superstrate, metal=metal
+        )
     except ValueError as error:
         raise _fail(str(error)) from None
     start = time.perf_counter()
@@ -112,7 +113,7 @@ def thz_spectrum(
     console.print(table)
 
 
-def _write_bench(result: dict, out: Optional[Path], name: str) -> Path:
+def _write_bench(result: dict, out: Path | None, name: str) -> Path:
     path = out or Path("runs") / "bench" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2))
@@ -123,7 +124,7 @@ def _write_bench(result: dict, out: Optional[Path], name: str) -> Path:
 def bench_thz(
     geometries: Annotated[int, typer.Option(help="Batch size of new geometries.")] = 4096,
     reference: Annotated[int, typer.Option(help="Geometries timed with the NumPy reference.")] = 16,
-    out: Annotated[Optional[Path], typer.Option(help="JSON output file.")] = None,
+    out: Annotated[Path | None, typer.Option(help="JSON output file.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """New-geometry points/s of the NumPy reference vs the Numba kernel, and one 256-point spectrum."""
@@ -140,12 +141,19 @@ def bench_thz(
     for column in ("path", "points/s", "speedup"):
         table.add_column(column)
     table.add_row("NumPy reference", f"{result['numpy_points_per_s']:,.0f}", "1")
-    table.add_row(f"Numba, {geometries} geometries", f"{result['numba_points_per_s']:,.0f}", f"{result['speedup']:,.0f}×")
+    table.add_row(
+        f"Numba, {geometries} geometries", f"{result['numba_points_per_s']:,.0f}", f"{result['speedup']:,.0f}×"
+    )
     spec = result["spectrum"]
-    table.add_row(f"{spec['points']}-point spectrum", f"{spec['numba_s'] * 1e3:.2f} ms (NumPy {spec['numpy_s']:.2f} s)",
-                  f"{spec['speedup']:,.0f}×")
+    table.add_row(
+        f"{spec['points']}-point spectrum",
+        f"{spec['numba_s'] * 1e3:.2f} ms (NumPy {spec['numpy_s']:.2f} s)",
+        f"{spec['speedup']:,.0f}×",
+    )
     console.print(table)
-    console.print(f"max |Δt|/|t| Numba vs NumPy: {result['max_relative_difference_t']:.1e}; JSON: {result['json_path']}")
+    console.print(
+        f"max |Δt|/|t| Numba vs NumPy: {result['max_relative_difference_t']:.1e}; JSON: {result['json_path']}"
+    )
 
 
 if __name__ == "__main__":

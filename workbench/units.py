@@ -25,9 +25,7 @@ def parse_quantity(text: str | float, kind: str, name: str = "value") -> float:
         units = _SCALES[kind]
         suffix = match.group(2).lower() if match else ""
         if match is None or (suffix and suffix not in units):
-            raise ValueError(
-                f"{name} must be a number with an optional unit ({', '.join(units)}); got {name}={text!r}"
-            )
+            raise ValueError(f"{name} must be a number with an optional unit ({', '.join(units)}); got {name}={text!r}")
         value = float(match.group(1)) * (units[suffix] if suffix else 1.0)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite; got {name}={text!r}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -30,9 +29,7 @@ class Drude:
         for name in ("plasma_frequency", "damping"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value > 0):
-                raise ValueError(
-                    f"Drude {name} must be positive and finite (rad/s or 1/s); got {name}={value!r}"
-                )
+                raise ValueError(f"Drude {name} must be positive and finite (rad/s or 1/s); got {name}={value!r}")
         object.__setattr__(self, "plasma_frequency", float(self.plasma_frequency))
         object.__setattr__(self, "damping", float(self.damping))
 
@@ -52,7 +49,7 @@ METALS: dict[str, Drude] = {
 
 _ALIASES = {"au": "gold", "ag": "silver", "cu": "copper", "al": "aluminium", "aluminum": "aluminium"}
 
-Metal = Union[str, Drude]
+Metal = str | Drude
 
 
 def resolve_metal(metal: Metal) -> Drude | None:
@@ -66,9 +63,7 @@ def resolve_metal(metal: Metal) -> Drude | None:
         if key in METALS:
             return METALS[key]
     known = ", ".join([*METALS, "pec"])
-    raise ValueError(
-        f"metal must be one of {known} or a thz.Drude(plasma_frequency, damping); got metal={metal!r}"
-    )
+    raise ValueError(f"metal must be one of {known} or a thz.Drude(plasma_frequency, damping); got metal={metal!r}")
 
 
 def _check_permittivity(name: str, value: complex) -> complex:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -92,11 +93,15 @@ class LoopArrayBatch:
             try:
                 value = np.atleast_1d(np.asarray(getattr(self, name), dtype=np.float64))
             except (TypeError, ValueError):
-                raise ValueError(f"{name} must be an array of lengths in metres; got {name}={getattr(self, name)!r}") from None
+                raise ValueError(
+                    f"{name} must be an array of lengths in metres; got {name}={getattr(self, name)!r}"
+                ) from None
             arrays[name] = value
         shapes = {value.shape for value in arrays.values()}
         if len(shapes) != 1 or len(next(iter(shapes))) != 1:
-            raise ValueError(f"geometry fields must be 1-D arrays of one length; got shapes {[v.shape for v in arrays.values()]}")
+            raise ValueError(
+                f"geometry fields must be 1-D arrays of one length; got shapes {[v.shape for v in arrays.values()]}"
+            )
         for name, value in arrays.items():
             bad = ~(np.isfinite(value) & (value > 0))
             if bad.any():
@@ -124,7 +129,7 @@ class LoopArrayBatch:
         resolve_metal(self.metal)
 
     @classmethod
-    def from_arrays(cls, arrays: Sequence[LoopArray]) -> "LoopArrayBatch":
+    def from_arrays(cls, arrays: Sequence[LoopArray]) -> LoopArrayBatch:
         """Stack loop arrays that share eps_gap, eps_substrate, eps_superstrate and metal."""
         if len(arrays) == 0:
             raise ValueError("arrays must hold at least one LoopArray; got an empty sequence")
@@ -145,8 +150,13 @@ class LoopArrayBatch:
 
     def __getitem__(self, index: int) -> LoopArray:
         values = {name: float(getattr(self, name)[index]) for name in GEOMETRY_FIELDS}
-        return LoopArray(**values, eps_gap=self.eps_gap, eps_substrate=self.eps_substrate,
-                         eps_superstrate=self.eps_superstrate, metal=self.metal)
+        return LoopArray(
+            **values,
+            eps_gap=self.eps_gap,
+            eps_substrate=self.eps_substrate,
+            eps_superstrate=self.eps_superstrate,
+            metal=self.metal,
+        )
 
     def geometry_matrix(self) -> np.ndarray:
         """(n_geom, 6) float64, m; columns gap, thickness, side_x, side_y, period_x, period_y."""
@@ -174,7 +184,9 @@ def _metal_args(metal: Metal) -> tuple[bool, float, float]:
     return (True, 0.0, 0.0) if drude is None else (False, drude.plasma_frequency, drude.damping)
 
 
-def _assemble(geoms: np.ndarray, freqs: np.ndarray, t: np.ndarray, r: np.ndarray, eps_sub: complex, eps_sup: complex) -> Spectrum:
+def _assemble(
+    geoms: np.ndarray, freqs: np.ndarray, t: np.ndarray, r: np.ndarray, eps_sub: complex, eps_sup: complex
+) -> Spectrum:
     gap, side_x, side_y, px, py = (geoms[:, i : i + 1] for i in (0, 2, 3, 4, 5))
     perimeter = 2.0 * (side_x + side_y)
     beta = gap * perimeter / (px * py)
@@ -225,8 +237,13 @@ def spectra(
     k_periods = _check_k_periods(k_periods)
     if method == "numba":
         t, r = transmission_batch(
-            geoms, np.ascontiguousarray(grid), complex(batch.eps_gap), complex(batch.eps_substrate),
-            complex(batch.eps_superstrate), *_metal_args(batch.metal), k_periods,
+            geoms,
+            np.ascontiguousarray(grid),
+            complex(batch.eps_gap),
+            complex(batch.eps_substrate),
+            complex(batch.eps_superstrate),
+            *_metal_args(batch.metal),
+            k_periods,
         )
     elif method == "numpy":
         pairs = [spectrum_reference(batch[i], grid[i], k_periods) for i in range(len(batch))]

@@ -8,8 +8,10 @@ integrals use the shared panel rule of ``_quadrature`` (itself tested against Sc
 from __future__ import annotations
 
 import numpy as np
+
 from . import _quadrature as quadrature
 from ._materials import C0, LoopArray
+
 
 def sqrt_im_pos(z: np.ndarray | complex) -> np.ndarray:
     """Square root on the branch Im ≥ 0 (outgoing or decaying waves for e^{−iωt})."""
@@ -113,8 +115,11 @@ def te_tail(array: LoopArray, eps: complex, eps_m: complex | None, k0: float, cu
     a = 2.0 * np.pi / array.perimeter
     k1 = 2.0 * np.pi / max(array.period_x, array.period_y)
     c_inf = 1j / k0 if eps_m is None else 0.5j / k0
-    k_skin = k0 * (abs(np.sqrt(eps_m)) if eps_m is not None else max(
-        abs(np.sqrt(array.eps_substrate)), abs(np.sqrt(array.eps_superstrate))))
+    k_skin = k0 * (
+        abs(np.sqrt(eps_m))
+        if eps_m is not None
+        else max(abs(np.sqrt(array.eps_substrate)), abs(np.sqrt(array.eps_superstrate)))
+    )
     buffer = np.empty(quadrature.MAX_EDGES)
     upper = buffer[: quadrature.upper_edges(cut, w, k_skin, buffer)]
     lower = np.linspace(np.log(k1), np.log(cut), quadrature.lower_panels(cut, k1) + 1)
@@ -156,8 +161,11 @@ def spectrum_reference(array: LoopArray, freqs: np.ndarray, k_periods: float = 4
     sp, ss = modal_overlaps_squared(array, kx, ky)
     w, h = array.gap, array.thickness
     a = 2.0 * np.pi / array.perimeter
-    s0 = 2.0 / np.pi * np.sqrt(2.0 * w * array.perimeter / (array.period_x * array.period_y)) * np.sin(
-        np.pi * array.side_y / array.perimeter
+    s0 = (
+        2.0
+        / np.pi
+        * np.sqrt(2.0 * w * array.perimeter / (array.period_x * array.period_y))
+        * np.sin(np.pi * array.side_y / array.perimeter)
     )
     ell = np.log(1.0 / (cut * w)) + 1.5 - quadrature.EULER_GAMMA
     n_sup, n_sub = np.sqrt(array.eps_superstrate), np.sqrt(array.eps_substrate)

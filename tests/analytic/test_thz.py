@@ -75,7 +75,9 @@ def test_resonance_scales_inversely_with_perimeter():
 
 
 def test_resonance_red_shifts_as_thickness_over_gap_grows():
-    freqs = [thz.resonance(square(5e-9, h, 100e-6, 200e-6), 0.02e12, 1e12).frequency for h in (20e-9, 50e-9, 100e-9, 200e-9)]
+    freqs = [
+        thz.resonance(square(5e-9, h, 100e-6, 200e-6), 0.02e12, 1e12).frequency for h in (20e-9, 50e-9, 100e-9, 200e-9)
+    ]
     assert all(a > b for a, b in zip(freqs, freqs[1:]))
     assert freqs[0] / freqs[-1] > 2.0
 
@@ -118,7 +120,9 @@ def test_metal_arrays_are_passive_below_diffraction(array, fraction):
     assert not spec.above_diffraction.any()
 
 
-@pytest.mark.parametrize("array", [PEC_FREE, PEC_QUARTZ, thz.LoopArray(3e-9, 50e-9, 80e-6, 140e-6, 120e-6, 300e-6, metal="pec")])
+@pytest.mark.parametrize(
+    "array", [PEC_FREE, PEC_QUARTZ, thz.LoopArray(3e-9, 50e-9, 80e-6, 140e-6, 120e-6, 300e-6, metal="pec")]
+)
 def test_perfect_conductor_conserves_energy_below_diffraction(array):
     freqs = np.linspace(0.05, 0.97, 12) * array.diffraction_frequency
     spec = thz.spectrum(array, freqs)
@@ -172,7 +176,10 @@ def test_tail_quadrature_rule_agrees_with_adaptive_quadrature(gap, metal):
             return getattr(remainder * weight(math.sin(k * w / 2) ** 2 / (k * w / 2) ** 2) / k, name)
 
         opts = dict(limit=100, epsabs=0, epsrel=1e-11)
-        return integrate.quad(part, lo, hi, args=("real",), **opts)[0] + 1j * integrate.quad(part, lo, hi, args=("imag",), **opts)[0]
+        return (
+            integrate.quad(part, lo, hi, args=("real",), **opts)[0]
+            + 1j * integrate.quad(part, lo, hi, args=("imag",), **opts)[0]
+        )
 
     x_osc = math.log(max(cut, 2 / w))
     upper = quad(lambda s2: s2, math.log(cut), x_osc) if x_osc > math.log(cut) else 0
@@ -242,7 +249,14 @@ def test_invalid_frequencies_are_rejected(freqs):
 
 def test_batch_errors_name_the_first_bad_index_and_mismatched_materials():
     with pytest.raises(ValueError, match=r"gap\[1\]"):
-        thz.LoopArrayBatch(gap=[5e-9, -1], thickness=[1e-7] * 2, side_x=[1e-4] * 2, side_y=[1e-4] * 2, period_x=[2e-4] * 2, period_y=[2e-4] * 2)
+        thz.LoopArrayBatch(
+            gap=[5e-9, -1],
+            thickness=[1e-7] * 2,
+            side_x=[1e-4] * 2,
+            side_y=[1e-4] * 2,
+            period_x=[2e-4] * 2,
+            period_y=[2e-4] * 2,
+        )
     with pytest.raises(ValueError, match="metal"):
         thz.LoopArrayBatch.from_arrays([GOLD_ROW, dataclasses.replace(GOLD_ROW, metal="pec")])
     with pytest.raises(ValueError, match="Drude plasma_frequency"):

@@ -1,0 +1,129 @@
+"""The ``workbench`` CLI for THz spectra and the THz benchmark, run as a user would (subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from workbench.units import parse_quantity
+
+WORKBENCH = [sys.executable, "-m", "workbench.cli"]
+
+
+def run(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([*WORKBENCH, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_thz_spectrum_prints_resonance_as_json_and_writes_a_plot(tmp_path):
+    png = tmp_path / "spectrum.png"
+    out = run(
+        "thz",
+        "spectrum",
+        "--gap",
+        "5nm",
+        "--thickness",
+        "100nm",
+        "--side",
+        "100um",
+        "--period",
+        "200um",
+        "--fmin",
+        "0.05THz",
+        "--fmax",
+        "500GHz",
+        "--points",
+        "64",
+        "--json",
+        "--plot",
+        str(png),
+    )
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["resonance"]["frequency_hz"] == pytest.approx(0.125e12, rel=0.02)
+    assert payload["resonance"]["fe_avg"] == pytest.approx(2.9e3, rel=0.05)
+    assert payload["array"]["side_y"] == pytest.approx(100e-6)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_thz_spectrum_table_output_names_the_resonance():
+    out = run(
+        "thz",
+        "spectrum",
+        "--gap",
+        "1um",
+        "--thickness",
+        "0.1um",
+        "--side",
+        "50um",
+        "--side-y",
+        "60um",
+        "--period",
+        "100um",
+        "--period-y",
+        "110um",
+        "--metal",
+        "pec",
+        "--eps-gap",
+        "1",
+        "--fmin",
+        "0.5THz",
+        "--fmax",
+        "1.5THz",
+        "--points",
+        "32",
+    )
+    assert out.returncode == 0, out.stderr
+    assert "resonance" in out.stdout and "THz" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--gap", "5 parsecs"], "gap must be a number with an optional unit"),
+        (["--gap", "300um"], "gap must be smaller than side_x"),
+        (["--metal", "unobtainium"], "metal must be one of"),
+    ],
+)
+def test_thz_spectrum_rejects_bad_input_with_a_clear_message(args, message):
+    base = {"--gap": "5nm", "--thickness": "100nm", "--side": "100um", "--period": "200um"}
+    for flag, value in zip(args[::2], args[1::2]):
+        base[flag] = value
+    out = run("thz", "spectrum", *[item for pair in base.items() for item in pair])
+    assert out.returncode == 2
+    assert message in " ".join(out.stderr.split())
+
+
+def test_bench_thz_json_reports_points_per_second_and_ratio(tmp_path):
+    path = tmp_path / "bench.json"
+    out = run("bench", "thz", "--geometries", "64", "--reference", "2", "--json", "--out", str(path))
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["numba_points_per_s"] > payload["numpy_points_per_s"] > 0
+    assert payload["speedup"] == pytest.approx(payload["numba_points_per_s"] / payload["numpy_points_per_s"])
+    assert set(payload["spectrum"]) >= {"points", "numpy_s", "numba_s", "speedup"}
+    assert payload["max_relative_difference_t"] < 1e-8
+    assert json.loads(path.read_text())["n_geometries"] == 64
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("5nm", "length", 5e-9),
+        ("100 um", "length", 1e-4),
+        ("2µm", "length", 2e-6),
+        ("1.5e-3", "length", 1.5e-3),
+        ("0.2THz", "frequency", 2e11),
+        ("250GHz", "frequency", 2.5e11),
+        ("3e11", "frequency", 3e11),
+    ],
+)
+def test_quantities_parse_with_unit_suffixes(text, kind, value):
+    assert parse_quantity(text, kind) == pytest.approx(value, rel=1e-12)
+
+
+def test_unknown_units_are_rejected():
+    with pytest.raises(ValueError, match="fmin must be a number with an optional unit"):
+        parse_quantity("3 furlongs", "frequency", "fmin")
