@@ -19,6 +19,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/workbench thz spectrum --gap 5nm --thickness 100nm --side 100um --period 200um \
 		--fmin 0.05THz --fmax 0.5THz --points 256 --plot runs/demo/spectrum.png
+	$(BIN)/workbench search thz --target 0.2THz --steps 50000 --seed 0
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

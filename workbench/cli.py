@@ -113,6 +113,66 @@ def thz_spectrum(
     console.print(table)
 
 
+@app.command("search")
+def search_command(
+    family: Annotated[str, typer.Argument(help="Physics family: thz.")],
+    objective: Annotated[str, typer.Option(help="field_enhancement or filter.")] = "field_enhancement",
+    target: Annotated[str, typer.Option(help="Target frequency, e.g. 0.2THz.")] = "0.2THz",
+    steps: Annotated[int, typer.Option(help="Iterations (evaluated designs).")] = 200_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    agent: Annotated[str, typer.Option(help="Search agent: ddqn.")] = "ddqn",
+    num_envs: Annotated[int, typer.Option(help="Designs evaluated per vector step.")] = 16,
+    runs_root: Annotated[Path, typer.Option(help="Parent folder of run folders.")] = Path("runs"),
+    name: Annotated[str | None, typer.Option(help="Run folder name (default thz-<time>-s<seed>).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Inverse design by Double DQN; writes runs/<name>/ and prints the best design."""
+    from .search import SearchConfig, search
+
+    try:
+        if family != "thz":
+            raise ValueError(f"family must be 'thz'; got family={family!r}")
+        cfg = SearchConfig(
+            objective=objective,
+            target_frequency=parse_quantity(target, "frequency", "target"),
+            steps=steps,
+            seed=seed,
+            agent=agent,
+            num_envs=num_envs,
+            runs_root=str(runs_root),
+            name=name,
+        )
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    result = search(cfg)
+    payload = {
+        "run_dir": str(result.run_dir),
+        "iterations": result.iterations,
+        "iterations_per_s": result.iterations_per_s,
+        "startup_s": result.startup_s,
+        "best": {
+            "objective": result.best_value,
+            "fe_avg": result.best_fe_avg,
+            "t_abs": result.best_t_abs,
+            "resonance_hz": result.resonance_hz,
+            "design": result.best_design,
+        },
+    }
+    if as_json:
+        _emit_json(payload)
+        return
+    d = result.best_design
+    console.print(
+        f"best FE_avg {result.best_fe_avg:,.0f} at {cfg.target_frequency / 1e12:g} THz (|t| {result.best_t_abs:.3f}, "
+        f"resonance {result.resonance_hz / 1e12:.4f} THz): gap {d['gap'] * 1e9:.0f} nm, thickness "
+        f"{d['thickness'] * 1e9:.0f} nm, sides {d['side_x'] * 1e6:.0f}×{d['side_y'] * 1e6:.0f} µm, periods "
+        f"{d['period_x'] * 1e6:.0f}×{d['period_y'] * 1e6:.0f} µm"
+    )
+    console.print(
+        f"{result.iterations:,} iterations at {result.iterations_per_s:,.0f} it/s; run folder {result.run_dir}"
+    )
+
+
 def _write_bench(result: dict, out: Path | None, name: str) -> Path:
     path = out or Path("runs") / "bench" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,16 @@ from workbench.agents import DoubleDQN, double_q_target
 
 
 def _agent(**kwargs) -> DoubleDQN:
-    return DoubleDQN("MlpPolicy", "CartPole-v1", learning_starts=0, batch_size=4, seed=0,
-                     policy_kwargs={"net_arch": [8]}, learning_rate=0.0, **kwargs)
+    return DoubleDQN(
+        "MlpPolicy",
+        "CartPole-v1",
+        learning_starts=0,
+        batch_size=4,
+        seed=0,
+        policy_kwargs={"net_arch": [8]},
+        learning_rate=0.0,
+        **kwargs,
+    )
 
 
 def _fixed_batch(agent: DoubleDQN) -> None:
@@ -25,8 +33,14 @@ def _fixed_batch(agent: DoubleDQN) -> None:
     rng = np.random.default_rng(3)
     buffer = ReplayBuffer(4, agent.observation_space, agent.action_space, device="cpu")
     for i in range(4):
-        buffer.add(rng.normal(size=(1, 4)).astype(np.float32), rng.normal(size=(1, 4)).astype(np.float32),
-                   np.array([i % 2]), np.array([0.5 * i - 0.3]), np.array([i == 2]), [{}])
+        buffer.add(
+            rng.normal(size=(1, 4)).astype(np.float32),
+            rng.normal(size=(1, 4)).astype(np.float32),
+            np.array([i % 2]),
+            np.array([0.5 * i - 0.3]),
+            np.array([i == 2]),
+            [{}],
+        )
     agent.replay_buffer = buffer
 
 
@@ -62,8 +76,13 @@ def test_one_update_uses_online_argmax_and_target_value_not_the_vanilla_max():
 
 
 def test_double_q_target_honours_per_sample_n_step_discounts():
-    target = double_q_target(th.tensor([[1.0], [2.0]]), th.tensor([[0.0], [1.0]]), th.tensor([[0.5], [0.9]]),
-                             th.tensor([[0.0, 1.0], [3.0, 0.0]]), th.tensor([[10.0, 20.0], [30.0, 40.0]]))
+    target = double_q_target(
+        th.tensor([[1.0], [2.0]]),
+        th.tensor([[0.0], [1.0]]),
+        th.tensor([[0.5], [0.9]]),
+        th.tensor([[0.0, 1.0], [3.0, 0.0]]),
+        th.tensor([[10.0, 20.0], [30.0, 40.0]]),
+    )
     assert target.ravel().tolist() == [1.0 + 0.5 * 20.0, 2.0]
 
 

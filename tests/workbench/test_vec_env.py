@@ -47,3 +47,37 @@ def test_sb3_dqn_trains_through_the_adapter():
     model = DQN("MlpPolicy", GymnasiumVecEnv(cartpoles(4)), learning_starts=32, seed=0, train_freq=1)
     model.learn(400)
     assert model.num_timesteps >= 400 and model._n_updates > 0
+
+
+def test_nanogap_same_step_autoreset_matches_next_step_timing_and_feeds_sb3():
+    import envs  # noqa: F401
+
+    def make(mode):
+        return gym.make_vec(
+            "workbench/NanogapLoop-v0",
+            num_envs=2,
+            vectorization_mode="vector_entry_point",
+            max_episode_steps=3,
+            autoreset_mode=mode,
+        )
+
+    same, nxt = make(AutoresetMode.SAME_STEP), make(AutoresetMode.NEXT_STEP)
+    assert same.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    same.reset(seed=5)
+    nxt.reset(seed=5)
+    actions = np.array([1, 3])
+    for _ in range(2):
+        np.testing.assert_array_equal(same.step(actions)[0], nxt.step(actions)[0])
+    obs_same, _, _, trunc_same, info = same.step(actions)
+    obs_next, _, _, trunc_next, _ = nxt.step(actions)
+    assert trunc_same.all() and trunc_next.all()
+    np.testing.assert_array_equal(info["final_obs"], obs_next)  # the last observation of the episode
+    assert info["_final_obs"].all()
+    np.testing.assert_array_equal(obs_same, nxt.step(actions)[0])  # the reset observation, one step earlier
+    adapter = GymnasiumVecEnv(make(AutoresetMode.SAME_STEP), info_keys=("fe_avg",))
+    adapter.seed(0)
+    adapter.reset()
+    for _ in range(3):
+        obs, rewards, dones, infos = adapter.step(np.array([0, 1]))
+    assert dones.all() and all("terminal_observation" in i and i["TimeLimit.truncated"] for i in infos)
+    assert all(i["fe_avg"] > 0 for i in infos)

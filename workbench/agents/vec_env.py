@@ -38,8 +38,8 @@ class GymnasiumVecEnv(VecEnv):
                 f"same step); got autoreset_mode={mode!r}. Create it with vector_kwargs={{'autoreset_mode': "
                 "AutoresetMode.SAME_STEP}}"
             )
+        self.venv = venv  # before VecEnv.__init__, which reads render_mode through get_attr
         super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
-        self.venv = venv
         self.info_keys = tuple(info_keys)
         self._actions: np.ndarray | None = None
         self.last_info: dict[str, Any] = {}

@@ -1,0 +1,329 @@
+"""Nanogap-loop Gymnasium environments: API conformance, constraints, vectorisation and caching."""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import subprocess
+import sys
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from hypothesis import given
+from hypothesis import strategies as st
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import envs  # noqa: F401  (registers the ids)
+from analytic import thz
+from envs.nanogap import (
+    DESIGN_PARAMETERS,
+    NanogapConfig,
+    NanogapLoopContinuousEnv,
+    NanogapLoopEnv,
+    NanogapLoopVectorEnv,
+)
+
+DISCRETE = "workbench/NanogapLoop-v0"
+CONTINUOUS = "workbench/NanogapLoopContinuous-v0"
+# A small grid where the margin and the diffraction limit (periods < 102.6 µm at 1.5 THz) bind often.
+TIGHT = {
+    "side_x": (10e-6, 100e-6, 5e-6),
+    "side_y": (10e-6, 100e-6, 5e-6),
+    "period_x": (20e-6, 120e-6, 10e-6),
+    "period_y": (20e-6, 120e-6, 10e-6),
+    "target_frequency": 1.5e12,
+}
+
+
+def assert_valid_design(design: dict, config: NanogapConfig) -> None:
+    array = thz.LoopArray(**design)
+    slack = 1e-6 * 5e-6
+    for side, period in (("side_x", "period_x"), ("side_y", "period_y")):
+        assert design[period] >= design[side] + config.margin - slack
+    assert config.target_frequency < array.diffraction_frequency
+    for name in DESIGN_PARAMETERS:
+        lo, hi, _ = getattr(config, name)
+        assert lo * (1 - 1e-12) <= design[name] <= hi * (1 + 1e-12)
+
+
+@functools.cache
+def tight_env() -> NanogapLoopEnv:
+    return NanogapLoopEnv(TIGHT)
+
+
+@pytest.mark.parametrize("env_id", [DISCRETE, CONTINUOUS])
+def test_gymnasium_and_sb3_env_checkers_pass(env_id):
+    env = gym.make(env_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env.unwrapped)
+        sb3_check_env(env.unwrapped)
+
+
+def test_make_works_in_a_fresh_interpreter():
+    code = (
+        "import gymnasium as gym\n"
+        "for name in ('NanogapLoop-v0', 'NanogapLoopContinuous-v0'):\n"
+        "    env = gym.make('envs:workbench/' + name)\n"
+        "    obs, info = env.reset(seed=0)\n"
+        "    assert env.observation_space.contains(obs) and env.spec.max_episode_steps == 128\n"
+        "    env.step(env.action_space.sample())\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_episode_is_truncated_by_the_registered_time_limit():
+    env = gym.make(DISCRETE, max_episode_steps=3)
+    env.reset(seed=0)
+    flags = [env.step(0)[2:4] for _ in range(3)]
+    assert flags == [(False, False), (False, False), (False, True)]
+
+
+@pytest.mark.parametrize("env_id", [DISCRETE, CONTINUOUS])
+def test_make_vec_uses_the_vector_entry_point_with_the_single_spaces(env_id):
+    vec = gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point")
+    single = gym.make(env_id)
+    assert isinstance(vec.unwrapped, NanogapLoopVectorEnv)
+    assert vec.unwrapped.max_episode_steps == 128
+    assert vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
+    assert vec.single_observation_space == single.observation_space
+    assert vec.single_action_space == single.action_space
+    obs, infos = vec.reset(seed=1)
+    assert vec.observation_space.contains(obs)
+    obs, rewards, terminations, truncations, infos = vec.step(vec.action_space.sample())
+    assert vec.observation_space.contains(obs)
+    assert rewards.shape == terminations.shape == truncations.shape == (4,)
+    for key in ("fe_avg", "t_abs", "invalid_move", "objective"):
+        assert infos[key].shape == (4,) and infos[f"_{key}"].all()
+    for i in range(4):
+        design = {name: column[i] for name, column in infos["design"].items() if not name.startswith("_")}
+        assert_valid_design(design, vec.unwrapped.config)
+
+
+def test_vector_env_matches_single_envs_including_next_step_autoreset():
+    seeds, steps = [5, 6], 2
+    vec = gym.make_vec(DISCRETE, num_envs=2, max_episode_steps=steps)
+    singles = [NanogapLoopEnv() for _ in seeds]
+    obs, infos = vec.reset(seed=seeds)
+    expected = [env.reset(seed=s)[0] for env, s in zip(singles, seeds)]
+    np.testing.assert_array_equal(obs, expected)
+    actions = np.array([[1, 10], [3, 6], [0, 0], [9, 2], [5, 7]])
+    for t, action in enumerate(actions):
+        obs, rewards, terminations, truncations, infos = vec.step(action)
+        assert not terminations.any()
+        if t == steps:  # the step after truncation: reset observations, reward 0, no flags
+            expected = [env.reset()[0] for env in singles]
+            np.testing.assert_array_equal(obs, expected)
+            np.testing.assert_array_equal(rewards, 0.0)
+            assert not truncations.any() and not infos["invalid_move"].any()
+            continue
+        results = [env.step(a) for env, a in zip(singles, action)]
+        np.testing.assert_array_equal(obs, [r[0] for r in results])
+        np.testing.assert_allclose(rewards, [r[1] for r in results], rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(infos["fe_avg"], [r[4]["fe_avg"] for r in results])
+        np.testing.assert_array_equal(infos["invalid_move"], [r[4]["invalid_move"] for r in results])
+        np.testing.assert_array_equal(truncations, t + 1 in (steps, 2 * steps + 1))
+
+
+def test_vector_env_evaluates_the_batch_in_one_model_call(monkeypatch):
+    vec = NanogapLoopVectorEnv(num_envs=3)
+    vec.reset(seed=0)
+    calls = []
+    spectra = thz.spectra
+    monkeypatch.setattr(thz, "spectra", lambda *a, **k: calls.append(len(a[0])) or spectra(*a, **k))
+    vec.step(np.array([1, 3, 5]))
+    assert calls == [3]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"colour": "red"}, "colour"),
+        ({"side_x": (500e-6, 10e-6, 5e-6)}, "side_x"),
+        ({"gap": (1e-9, 20e-9, 0.0)}, "gap"),
+        ({"thickness": (-1e-8, 2e-7, 1e-8)}, "thickness"),
+        ({"period_y": (20e-6, 1e-3)}, "period_y"),
+        ({"margin": 0.0}, "margin"),
+        ({"target_frequency": 8e12}, "target_frequency"),
+        ({"target_frequency": -1.0}, "target_frequency"),
+        ({"period_x": (20e-6, 100e-6, 10e-6), "side_x": (100e-6, 200e-6, 5e-6)}, "period_x"),
+        ({"objective": "bandwidth"}, "objective"),
+        ({"start": "corner"}, "start"),
+        ({"cache_size": -1}, "cache_size"),
+        ({"q_target": 0.1}, "q_target"),
+        ({"eps_substrate": -2.0}, "eps_substrate"),
+        ({"metal": "unobtainium"}, "metal"),
+    ],
+)
+def test_invalid_configuration_raises_value_error_naming_the_key(overrides, named):
+    with pytest.raises(ValueError, match=named):
+        NanogapLoopEnv(**overrides)
+
+
+def test_unknown_key_lists_the_valid_keys_and_target_error_gives_the_bound():
+    with pytest.raises(ValueError, match="valid keys are: .*target_frequency"):
+        NanogapLoopEnv(config={"colour": "red"})
+    bound = thz.C0 / (math.sqrt(3.8) * 20e-6)
+    with pytest.raises(ValueError, match=re.escape(f"{bound:g} Hz") + ".*" + re.escape("target_frequency=8e+12")):
+        NanogapLoopEnv(target_frequency=8e12)
+    with pytest.raises(ValueError, match="num_envs"):
+        NanogapLoopVectorEnv(num_envs=0)
+
+
+def test_config_mapping_and_overrides_merge_with_overrides_winning():
+    env = NanogapLoopEnv({"target_frequency": 0.3e12, "objective": "filter"}, target_frequency=0.25e12)
+    assert env.config.target_frequency == 0.25e12 and env.config.objective == "filter"
+    assert NanogapLoopEnv(env.config).config == env.config
+
+
+@given(actions=st.lists(st.integers(0, 11), min_size=1, max_size=25), seed=st.integers(0, 2**16))
+def test_random_action_sequences_only_visit_valid_designs(actions, seed):
+    env = tight_env()
+    obs, info = env.reset(seed=seed)
+    assert_valid_design(info["design"], env.config)
+    for action in actions:
+        before = info["design"]
+        obs, reward, terminated, truncated, info = env.step(action)
+        assert_valid_design(info["design"], env.config)
+        assert env.observation_space.contains(obs) and np.isfinite(obs).all() and math.isfinite(reward)
+        assert not terminated and not truncated
+        if info["invalid_move"]:
+            assert info["design"] == before and reward == 0.0
+
+
+def test_invalid_moves_occur_and_keep_the_design():
+    env = NanogapLoopEnv(TIGHT, start="center")
+    env.reset(seed=0)
+    for _ in range(40):  # push side_x up until it hits period_x − margin
+        obs, reward, _, _, info = env.step(1)
+    assert info["invalid_move"] and reward == 0.0
+    assert info["design"]["side_x"] + env.config.margin == pytest.approx(info["design"]["period_x"])
+
+
+def test_same_seed_gives_the_same_trajectory():
+    def rollout(seed: int) -> list:
+        env = NanogapLoopContinuousEnv()
+        env.action_space.seed(seed)
+        obs, _ = env.reset(seed=seed)
+        trajectory = [obs]
+        for _ in range(5):
+            obs, reward, *_ = env.step(env.action_space.sample())
+            trajectory += [obs, reward]
+        return trajectory
+
+    first, second = rollout(3), rollout(3)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], rollout(4)[0])
+
+
+def test_cache_counts_hits_and_reverted_moves_cost_no_evaluation():
+    env = NanogapLoopEnv(start="center")
+    env.reset(seed=2)
+    assert (env.evaluations, env.cache_hits) == (1, 0)
+    _, up, *_ = env.step(np.int64(9))  # gap +1 step
+    _, down, *_ = env.step(np.array(8))  # gap −1 step: back to the start design
+    assert (env.evaluations, env.cache_hits) == (2, 1)
+    assert up == pytest.approx(-down)
+    small = NanogapLoopEnv(start="center", cache_size=1)
+    small.reset(seed=2)
+    small.step(9)
+    small.step(8)
+    assert (small.evaluations, small.cache_hits) == (3, 0)
+
+
+def test_info_is_fresh_and_rebuilds_the_design_with_the_model_values():
+    env = NanogapLoopEnv(start="center")
+    _, first = env.reset(seed=0)
+    first["design"]["gap"] = -1.0
+    _, _, _, _, info = env.step(np.array([3]))
+    assert info is not first and info["design"]["gap"] > 0
+    array = thz.LoopArray(**info["design"])
+    response = thz.spectrum(array, [env.config.target_frequency])
+    assert info["fe_avg"] == pytest.approx(response.fe_avg[0], rel=1e-12)
+    assert info["t_abs"] == pytest.approx(response.t_abs[0], rel=1e-12)
+    assert info["objective"] == info["fe_avg"] and "resonance_hz" not in info
+    assert info["design"] == env.design
+
+
+@pytest.mark.parametrize("action", [7, np.int64(7), np.int32(7), np.array(7), np.array([7], dtype=np.uint8)])
+def test_integer_actions_of_any_type_are_accepted(action):
+    env = NanogapLoopEnv(start="center")
+    env.reset(seed=0)
+    assert env.step(action)[4]["design"]["period_y"] == pytest.approx(env.core.grid.values[3][50])
+
+
+@pytest.mark.parametrize("action", [12, -1, 1.0, True, np.array([1, 2])])
+def test_bad_discrete_actions_raise_value_error(action):
+    env = NanogapLoopEnv()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action"):
+        env.step(action)
+
+
+def test_continuous_actions_move_by_rounded_grid_steps():
+    env = NanogapLoopContinuousEnv(start="center", max_steps_per_action=3)
+    _, start = env.reset(seed=0)
+    _, reward, _, _, info = env.step(np.array([0.1, 0, 0, 0, 1.0, -0.5], dtype=np.float32))
+    assert not info["invalid_move"]
+    assert info["design"]["side_x"] == start["design"]["side_x"]
+    assert info["design"]["gap"] == pytest.approx(start["design"]["gap"] + 3e-9)
+    assert info["design"]["thickness"] == pytest.approx(start["design"]["thickness"] - 20e-9)
+    _, reward, _, _, info = env.step(np.array([0, 0, 0, 0, -1.0, 0], dtype=np.float32) * 100)
+    assert not info["invalid_move"] and info["design"]["gap"] == pytest.approx(start["design"]["gap"])
+
+
+def test_best_design_tracks_the_highest_objective_seen():
+    env = NanogapLoopEnv()
+    _, info = env.reset(seed=7)
+    seen = [info["objective"]]
+    for action in (1, 3, 5, 7, 9, 11):
+        seen.append(env.step(action)[4]["objective"])
+    assert env.best_value == max(seen)
+    rebuilt = thz.spectrum(thz.LoopArray(**env.best_design), [env.config.target_frequency])
+    assert rebuilt.fe_avg[0] == pytest.approx(env.best_value, rel=1e-12)
+
+
+def test_filter_objective_follows_its_documented_formula():
+    env = NanogapLoopEnv(objective="filter", q_target=10.0, filter_weights=(0.3, 0.7), reward_scale=2.0)
+    _, before = env.reset(seed=4)
+    _, reward, _, _, info = env.step(5)
+    f0 = env.config.target_frequency
+    t = thz.spectrum(thz.LoopArray(**info["design"]), [f0, 0.95 * f0, 1.05 * f0]).transmittance
+    score = 0.3 * t[0] + 0.7 * t[0] * np.clip(1 - t[1:].mean() / t[0], 0, 1)
+    assert info["objective"] == pytest.approx(score, rel=1e-9)
+    assert reward == pytest.approx(2.0 * (info["objective"] - before["objective"]), rel=1e-9)
+
+
+def test_resonance_is_computed_on_demand_or_every_n_steps():
+    env = NanogapLoopEnv(start="center", resonance_every=2, target_frequency=0.15e12)
+    env.reset(seed=0)
+    assert "resonance_hz" not in env.step(0)[4]
+    info = env.step(1)[4]
+    assert info["resonance_hz"] == env.resonance().frequency
+    assert 0.5 * 0.15e12 <= info["resonance_hz"] <= 2 * 0.15e12
+
+
+def test_ansi_render_describes_the_design():
+    env = gym.make(DISCRETE, render_mode="ansi")
+    env.reset(seed=0)
+    assert "fe_avg" in env.render()
+    vec = NanogapLoopVectorEnv(num_envs=2, render_mode="ansi")
+    vec.reset(seed=0)
+    assert len(vec.render()) == 2
+
+
+def test_vector_int_seed_seeds_sub_environment_i_with_seed_plus_i():
+    vec = NanogapLoopVectorEnv(num_envs=3)
+    obs, _ = vec.reset(seed=10)
+    np.testing.assert_array_equal(obs, [NanogapLoopEnv().reset(seed=10 + i)[0] for i in range(3)])
+    np.testing.assert_array_equal(vec.reset(seed=[np.int64(10), 11, 12])[0], obs)
+    with pytest.raises(ValueError, match="seed"):
+        vec.reset(seed=[1, 2])
