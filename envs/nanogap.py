@@ -545,6 +545,32 @@ class NanogapCore:
         )
 
 
+class _CoreStatistics:
+    """Search statistics read from the shared :class:`NanogapCore` (all sub-environments of a vector env)."""
+
+    core: NanogapCore
+
+    @property
+    def evaluations(self) -> int:
+        """Designs evaluated by the model so far."""
+        return self.core.evaluations
+
+    @property
+    def cache_hits(self) -> int:
+        """Designs served from the cache so far."""
+        return self.core.cache_hits
+
+    @property
+    def best_value(self) -> float:
+        """Highest objective value evaluated so far (−inf before the first evaluation)."""
+        return self.core.best_value
+
+    @property
+    def best_design(self) -> dict[str, Any] | None:
+        """``thz.LoopArray`` keyword arguments of the best design so far (None before)."""
+        return self.core.best_design
+
+
 def _check_render_mode(render_mode: str | None, metadata: Mapping[str, Any]) -> None:
     if render_mode is not None and render_mode not in metadata["render_modes"]:
         raise ValueError(
@@ -552,7 +578,7 @@ def _check_render_mode(render_mode: str | None, metadata: Mapping[str, Any]) -> 
         )
 
 
-class NanogapLoopEnv(gym.Env[np.ndarray, Any]):
+class NanogapLoopEnv(_CoreStatistics, gym.Env[np.ndarray, Any]):
     """Inverse design of a THz nanogap-loop array, one grid step at a time.
 
     ## Description
@@ -702,26 +728,6 @@ class NanogapLoopEnv(gym.Env[np.ndarray, Any]):
         """``thz.LoopArray`` keyword arguments of the current design (SI), None before reset."""
         return None if self._index is None else self.core.grid.design(self._index)
 
-    @property
-    def evaluations(self) -> int:
-        """Designs evaluated by the model so far."""
-        return self.core.evaluations
-
-    @property
-    def cache_hits(self) -> int:
-        """Designs served from the cache so far."""
-        return self.core.cache_hits
-
-    @property
-    def best_value(self) -> float:
-        """Highest objective value evaluated so far (−inf before the first reset)."""
-        return self.core.best_value
-
-    @property
-    def best_design(self) -> dict[str, Any] | None:
-        """``thz.LoopArray`` keyword arguments of the best design so far (None before)."""
-        return self.core.best_design
-
 
 class NanogapLoopContinuousEnv(NanogapLoopEnv):
     """Inverse design of a THz nanogap-loop array with relative moves of all six parameters.
@@ -777,7 +783,7 @@ class NanogapLoopContinuousEnv(NanogapLoopEnv):
     continuous: ClassVar[bool] = True
 
 
-class NanogapLoopVectorEnv(VectorEnv):
+class NanogapLoopVectorEnv(_CoreStatistics, VectorEnv):
     """``num_envs`` nanogap-loop design episodes evaluated in one model call per step.
 
     Same spaces, rewards and starting states as :class:`NanogapLoopEnv`; ``single_*_space``
@@ -948,26 +954,6 @@ class NanogapLoopVectorEnv(VectorEnv):
         if not (_is_int(env_index) and 0 <= env_index < self.num_envs):
             raise ValueError(f"env_index must be an integer in [0, {self.num_envs}); got env_index={env_index!r}")
         return self.core.resonance(self._index[env_index])
-
-    @property
-    def evaluations(self) -> int:
-        """Designs evaluated by the model so far (all sub-environments)."""
-        return self.core.evaluations
-
-    @property
-    def cache_hits(self) -> int:
-        """Designs served from the cache so far (all sub-environments)."""
-        return self.core.cache_hits
-
-    @property
-    def best_value(self) -> float:
-        """Highest objective value evaluated so far by any sub-environment."""
-        return self.core.best_value
-
-    @property
-    def best_design(self) -> dict[str, Any] | None:
-        """``thz.LoopArray`` keyword arguments of the best design so far (None before)."""
-        return self.core.best_design
 
 
 class NanogapLoopContinuousVectorEnv(NanogapLoopVectorEnv):
