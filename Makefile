@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -U pip
 	# CPU wheel of torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev,notebook]"
+	$(BIN)/pip install -q -e ".[dev,notebook,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)

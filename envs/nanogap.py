@@ -335,6 +335,36 @@ class DesignGrid:
             if hit is not None:
                 return candidates[hit]
 
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """(n, 6) int64 indices drawn uniformly and independently from the valid designs."""
+        found: list[np.ndarray] = []
+        count = 0
+        while count < n:
+            candidates = rng.integers(self.low, self.high, size=(max(2 * (n - count), _SAMPLE_BATCH), 6), endpoint=True)
+            hits = candidates[self.valid(candidates)]
+            found.append(hits)
+            count += len(hits)
+        return np.concatenate(found)[:n]
+
+    def repair(self, index: np.ndarray) -> np.ndarray:
+        """Project (n, 6) integer indices onto valid designs, (n, 6) int64.
+
+        Each index is clipped into ``low..high``; then each side is lowered just enough to satisfy
+        period ≥ side + margin and the gap just enough to satisfy gap < min(side_x, side_y), as in
+        :meth:`center`. Valid rows are returned unchanged. Black-box optimisers propose points in
+        the ``low..high`` box and this makes every proposal an evaluable design.
+        """
+        col = _COLUMN
+        index = np.clip(np.asarray(index, dtype=np.int64), self.low, self.high)
+        for side, period in _AXES:
+            room = self.values[col[period]][index[:, col[period]]] - self.config.margin + self.tolerance
+            largest = np.searchsorted(self.values[col[side]], room, side="right") - 1
+            index[:, col[side]] = np.minimum(index[:, col[side]], largest)
+        smallest_side = np.minimum(*(self.values[col[side]][index[:, col[side]]] for side, _ in _AXES))
+        largest_gap = np.searchsorted(self.values[col["gap"]], smallest_side, side="left") - 1
+        index[:, col["gap"]] = np.minimum(index[:, col["gap"]], largest_gap)
+        return index
+
     def center(self) -> np.ndarray:
         """(6,) int64: the grid centre made valid.
 
@@ -392,6 +422,7 @@ class NanogapCore:
         evaluations: designs evaluated by the model so far.
         cache_hits: requested designs served from the cache (or repeated within one batch).
         best_value: highest objective value seen (−inf before the first evaluation).
+        best_index: grid index (6 ints) of that design (None before).
         best_design: ``thz.LoopArray`` keyword arguments of that design (None before).
     """
 
@@ -413,6 +444,7 @@ class NanogapCore:
         self.evaluations = 0
         self.cache_hits = 0
         self.best_value = -math.inf
+        self.best_index: tuple[int, ...] | None = None
         self.best_design: dict[str, Any] | None = None
 
     def evaluate(self, index: np.ndarray) -> list[Evaluation]:
@@ -436,6 +468,7 @@ class NanogapCore:
                 self._cache[key] = evaluation
                 if evaluation.objective > self.best_value:
                     self.best_value = evaluation.objective
+                    self.best_index = key
                     self.best_design = self.grid.design(np.array(key))
             while len(self._cache) > self.config.cache_size:
                 self._cache.popitem(last=False)

@@ -113,40 +113,71 @@ def thz_spectrum(
     console.print(table)
 
 
+def _agent_options(options: list[str]) -> dict:
+    parsed = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--option must look like KEY=VALUE (e.g. popsize=20); got {item!r}")
+        try:
+            parsed[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key] = value
+    return parsed
+
+
 @app.command("search")
 def search_command(
     family: Annotated[str, typer.Argument(help="Physics family: thz.")],
     objective: Annotated[str, typer.Option(help="field_enhancement or filter.")] = "field_enhancement",
     target: Annotated[str, typer.Option(help="Target frequency, e.g. 0.2THz.")] = "0.2THz",
-    steps: Annotated[int, typer.Option(help="Iterations (evaluated designs).")] = 200_000,
+    steps: Annotated[int, typer.Option(help="Iterations (evaluated designs): the budget of every agent.")] = 200_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    agent: Annotated[str, typer.Option(help="Search agent: ddqn.")] = "ddqn",
-    num_envs: Annotated[int, typer.Option(help="Designs evaluated per vector step.")] = 16,
+    agent: Annotated[
+        str, typer.Option(help="ddqn, random, de, cmaes, tpe, or sb3:<A2C|DQN|PPO|DDPG|SAC|TD3>.")
+    ] = "ddqn",
+    option: Annotated[
+        list[str] | None, typer.Option(help="Agent option KEY=VALUE (repeatable), e.g. popsize=20.")
+    ] = None,
+    num_envs: Annotated[int, typer.Option(help="Designs evaluated per vector step (RL agents).")] = 16,
+    log_every: Annotated[int, typer.Option(help="Iterations between metrics.csv rows.")] = 2_000,
+    checkpoint_every: Annotated[int, typer.Option(help="Iterations between checkpoints (RL agents).")] = 25_000,
     runs_root: Annotated[Path, typer.Option(help="Parent folder of run folders.")] = Path("runs"),
     name: Annotated[str | None, typer.Option(help="Run folder name (default thz-<time>-s<seed>).")] = None,
+    resume_dir: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Continue the killed search in this run folder (its config.json rules)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Inverse design by Double DQN; writes runs/<name>/ and prints the best design."""
-    from .search import SearchConfig, search
+    """Inverse design (Double DQN by default); writes runs/<name>/ and prints the best design."""
+    from .search import SearchConfig, resume, search
 
     try:
         if family != "thz":
             raise ValueError(f"family must be 'thz'; got family={family!r}")
-        cfg = SearchConfig(
-            objective=objective,
-            target_frequency=parse_quantity(target, "frequency", "target"),
-            steps=steps,
-            seed=seed,
-            agent=agent,
-            num_envs=num_envs,
-            runs_root=str(runs_root),
-            name=name,
-        )
+        if resume_dir is None:
+            cfg = SearchConfig(
+                objective=objective,
+                target_frequency=parse_quantity(target, "frequency", "target"),
+                steps=steps,
+                seed=seed,
+                agent=agent,
+                agent_options=_agent_options(option or []),
+                num_envs=num_envs,
+                log_every=log_every,
+                checkpoint_every=checkpoint_every,
+                runs_root=str(runs_root),
+                name=name,
+            )
+            result = search(cfg)
+        else:
+            result = resume(resume_dir)
     except ValueError as error:
         raise _fail(str(error)) from None
-    result = search(cfg)
     payload = {
         "run_dir": str(result.run_dir),
+        "agent": result.config.agent,
         "iterations": result.iterations,
         "iterations_per_s": result.iterations_per_s,
         "startup_s": result.startup_s,
@@ -163,9 +194,9 @@ def search_command(
         return
     d = result.best_design
     console.print(
-        f"best FE_avg {result.best_fe_avg:,.0f} at {cfg.target_frequency / 1e12:g} THz (|t| {result.best_t_abs:.3f}, "
-        f"resonance {result.resonance_hz / 1e12:.4f} THz): gap {d['gap'] * 1e9:.0f} nm, thickness "
-        f"{d['thickness'] * 1e9:.0f} nm, sides {d['side_x'] * 1e6:.0f}×{d['side_y'] * 1e6:.0f} µm, periods "
+        f"best FE_avg {result.best_fe_avg:,.0f} at {result.config.target_frequency / 1e12:g} THz (|t| "
+        f"{result.best_t_abs:.3f}, resonance {result.resonance_hz / 1e12:.4f} THz): gap {d['gap'] * 1e9:.0f} nm, "
+        f"thickness {d['thickness'] * 1e9:.0f} nm, sides {d['side_x'] * 1e6:.0f}×{d['side_y'] * 1e6:.0f} µm, periods "
         f"{d['period_x'] * 1e6:.0f}×{d['period_y'] * 1e6:.0f} µm"
     )
     console.print(

@@ -41,17 +41,18 @@ def plot_thz_spectrum(array: thz.LoopArray, spec: thz.Spectrum, path: str | Path
 
 
 def plot_learning_curve(metrics_csv: str | Path, path: str | Path) -> Path:
-    """Best objective and mean reward versus iterations from a run's ``metrics.csv``, as PNG."""
+    """Best objective (and mean reward, for RL agents) versus iterations from a run's ``metrics.csv``, as PNG."""
     data = np.genfromtxt(metrics_csv, delimiter=",", names=True)
     data = np.atleast_1d(data)
     path = Path(path)
     fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
     ax.plot(data["iteration"], data["best_objective"], color="tab:red", label="best objective")
     ax.set_xlabel("iterations (evaluated designs)")
-    ax.set_ylabel("best objective (FE_avg, incident-field normalised)", color="tab:red")
-    twin = ax.twinx()
-    twin.plot(data["iteration"], data["mean_reward"], color="tab:blue", alpha=0.6, label="mean reward")
-    twin.set_ylabel("mean reward per step", color="tab:blue")
+    ax.set_ylabel("best objective", color="tab:red")
+    if np.isfinite(data["mean_reward"]).any():  # baselines have no reward
+        twin = ax.twinx()
+        twin.plot(data["iteration"], data["mean_reward"], color="tab:blue", alpha=0.6, label="mean reward")
+        twin.set_ylabel("mean reward per step", color="tab:blue")
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

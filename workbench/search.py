@@ -1,35 +1,53 @@
-"""THz inverse design: Double DQN over the native vector env, with a run folder per search.
+"""Inverse design searches with a run folder per search: Double DQN, SB3 agents and baselines.
 
-``search(SearchConfig(...))`` is the documented Python entry point; ``workbench search thz`` is a
-thin layer over it. One iteration = one evaluated design (a vector step of n envs counts n)
-together with the learning updates made for it.
+``search(SearchConfig(...))`` is the documented Python entry point and ``resume(run_dir)``
+continues a killed search from its last checkpoint; ``workbench search thz`` is a thin layer over
+both. One iteration = one evaluated design (a vector step of n envs counts n) together with the
+learning updates made for it; the black-box baselines spend the same unit.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import inspect
 import json
+import os
+import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import stable_baselines3
 import torch as th
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import configure
+from stable_baselines3.common.logger import Logger, configure
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 import envs  # noqa: F401  (registers the environments)
 from analytic import thz
 from envs.nanogap import DesignGrid, NanogapConfig
 
 from .agents import DoubleDQN, GymnasiumVecEnv
+from .agents.baselines import BASELINES, Budget, check_options, run_baseline
 from .plots import plot_learning_curve, plot_thz_spectrum
 
-AGENTS = ("ddqn",)
+SB3_ALGORITHMS = ("A2C", "DDPG", "DQN", "PPO", "SAC", "TD3")
+"""stable-baselines3 algorithms usable as ``agent="sb3:<NAME>"``."""
+_CONTINUOUS_ONLY = ("DDPG", "SAC", "TD3")  # these need the continuous-action env
+AGENTS = ("ddqn", *BASELINES, *(f"sb3:{name}" for name in SB3_ALGORITHMS))
+"""Values accepted by ``SearchConfig.agent``."""
+_ENV_IDS = {False: "workbench/NanogapLoop-v0", True: "workbench/NanogapLoopContinuous-v0"}
+_COLUMNS = ["iteration", "best_objective", "mean_reward", "epsilon", "evaluations", "cache_hits"]
+_DDQN_SET = {"learning_rate", "gamma", "batch_size", "buffer_size", "learning_starts", "train_freq"}
+_DDQN_SET |= {"gradient_steps", "target_update_interval", "exploration_fraction", "exploration_final_eps"}
+_DDQN_SET |= {"policy", "env", "policy_kwargs", "seed", "device"}
 
 
 @dataclass(frozen=True)
@@ -39,10 +57,14 @@ class SearchConfig:
     Attributes:
         objective: env objective, ``"field_enhancement"`` or ``"filter"``.
         target_frequency: Hz.
-        steps: iterations (evaluated designs).
-        seed: seeds the env starts, exploration and network initialisation.
-        agent: ``"ddqn"``.
-        num_envs: designs evaluated per vector step (one Numba call).
+        steps: iterations (evaluated designs): the budget of every agent.
+        seed: seeds the env starts, exploration, network initialisation and the baselines.
+        agent: ``"ddqn"`` (default), a baseline ``"random"``, ``"de"``, ``"cmaes"``, ``"tpe"``
+            (``workbench.agents.baselines``), or ``"sb3:<ALGO>"`` for a stable-baselines3
+            algorithm (A2C, DQN, PPO on the discrete env; DDPG, SAC, TD3 on the continuous env).
+        agent_options: extra keyword arguments of the agent: the SB3 constructor (for ``ddqn``,
+            those not set by the fields below) or the baseline function (e.g. ``popsize``).
+        num_envs: designs evaluated per vector step (one Numba call); RL agents only.
         learning_rate, gamma, batch_size, buffer_size: DDQN settings (design note §4).
         learning_starts_fraction: replay warm-up, fraction of ``steps`` (at most 5,000 iterations).
         exploration_fraction: ε decays 1 → ``exploration_final_eps`` over this fraction of steps.
@@ -50,6 +72,9 @@ class SearchConfig:
         gradient_steps: gradient updates per vector step (every vector step trains).
         torch_threads: torch intra-op threads (Numba keeps its own pool for the physics).
         log_every: iterations between ``metrics.csv`` rows.
+        checkpoint_every: iterations between checkpoints of RL agents (model, replay buffer,
+            best design, counters), from which :func:`resume` continues.
+        progress: show the rich progress bar (on stderr).
         runs_root, name: the run folder is ``runs_root/name`` (default ``thz-<time>-s<seed>``).
         env: extra ``NanogapConfig`` keys (bounds, materials, ...).
     """
@@ -59,6 +84,7 @@ class SearchConfig:
     steps: int = 200_000
     seed: int = 0
     agent: str = "ddqn"
+    agent_options: dict[str, Any] = field(default_factory=dict)
     num_envs: int = 16
     learning_rate: float = 1e-3
     gamma: float = 0.99
@@ -71,6 +97,8 @@ class SearchConfig:
     gradient_steps: int = 1
     torch_threads: int = 1
     log_every: int = 2_000
+    checkpoint_every: int = 25_000
+    progress: bool = True
     runs_root: str = "runs"
     name: str | None = None
     env: dict[str, Any] = field(default_factory=dict)
@@ -78,7 +106,16 @@ class SearchConfig:
     def __post_init__(self) -> None:
         if self.agent not in AGENTS:
             raise ValueError(f"agent must be one of {', '.join(AGENTS)}; got agent={self.agent!r}")
-        for name in ("steps", "num_envs", "batch_size", "buffer_size", "gradient_steps", "torch_threads", "log_every"):
+        for name in (
+            "steps",
+            "num_envs",
+            "batch_size",
+            "buffer_size",
+            "gradient_steps",
+            "torch_threads",
+            "log_every",
+            "checkpoint_every",
+        ):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"{name} must be an integer >= 1; got {name}={value!r}")
@@ -86,19 +123,69 @@ class SearchConfig:
             value = getattr(self, name)
             if not 0 < value <= 1:
                 raise ValueError(f"{name} must lie in (0, 1]; got {name}={value!r}")
+        if not isinstance(self.agent_options, dict):
+            raise ValueError(f"agent_options must be a mapping; got agent_options={self.agent_options!r}")
+        self._check_agent_options()
         # Validates objective, target and bounds (a valid design must exist) before any work starts.
         DesignGrid(NanogapConfig.from_mapping(self.env_config()))
+
+    def _check_agent_options(self) -> None:
+        if self.agent in BASELINES:
+            check_options(self.agent, self.agent_options)
+            return
+        cls = self.agent_class()
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        if self.agent == "ddqn":
+            accepted -= _DDQN_SET
+        unknown = sorted(set(self.agent_options) - accepted)
+        if unknown:
+            raise ValueError(
+                f"agent_options for agent {self.agent!r} must be keyword arguments of {cls.__name__} that the "
+                f"search does not set itself ({', '.join(sorted(accepted))}); got {', '.join(unknown)}"
+            )
+
+    def agent_class(self) -> type[BaseAlgorithm]:
+        """The SB3 algorithm class of an RL agent (``DoubleDQN`` for ``"ddqn"``)."""
+        if self.agent == "ddqn":
+            return DoubleDQN
+        if self.agent.startswith("sb3:"):
+            return getattr(stable_baselines3, self.agent[4:])
+        raise ValueError(f"agent {self.agent!r} is a black-box baseline, not an RL algorithm")
+
+    @property
+    def continuous(self) -> bool:
+        """Whether the agent acts on the continuous-action env."""
+        return self.agent[4:] in _CONTINUOUS_ONLY
 
     def env_config(self) -> dict[str, Any]:
         """The ``NanogapConfig`` mapping of this search."""
         return {**self.env, "objective": self.objective, "target_frequency": self.target_frequency}
 
+    @classmethod
+    def from_json(cls, text: str, source: str) -> SearchConfig:
+        """Rebuild a config from ``config.json`` text; ``source`` names the file in errors."""
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{source} is not valid JSON ({error}); it is not a search config") from None
+        known = {f.name for f in fields(cls)}
+        if not isinstance(values, dict) or set(values) - known:
+            extra = sorted(set(values) - known) if isinstance(values, dict) else values
+            raise ValueError(f"{source} is not a config of this version of workbench: unknown entries {extra}")
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Outcome of a search: best design (``thz.LoopArray`` kwargs), its spectrum and the run folder."""
+    """Outcome of a search: best design (``thz.LoopArray`` kwargs), its spectrum and the run folder.
+
+    ``iterations`` counts the whole run (also across a resume); ``iterations_per_s`` is the
+    iterations of this session ÷ the wall time of its search loop; ``startup_s`` is the time before
+    the loop (env and agent construction, compilation, loading a checkpoint).
+    """
 
     run_dir: Path
+    config: SearchConfig
     best_value: float
     best_design: dict[str, Any]
     best_fe_avg: float
@@ -110,37 +197,121 @@ class SearchResult:
     startup_s: float
 
 
-class _Tracker(BaseCallback):
-    """Deterministic ``metrics.csv`` rows, TensorBoard charts and a rich progress bar."""
+class _Metrics:
+    """``metrics.csv`` rows (deterministic), TensorBoard scalars and the rich progress bar."""
 
-    def __init__(self, venv: gym.vector.VectorEnv, cfg: SearchConfig, writer: csv.DictWriter, progress: Progress):
+    def __init__(self, run_dir: Path, cfg: SearchConfig, keep_until: int | None) -> None:
+        path = run_dir / "metrics.csv"
+        if keep_until is None:
+            with open(path, "w", newline="") as handle:
+                csv.writer(handle).writerow(_COLUMNS)
+        else:  # resuming: keep the rows up to the checkpoint; the resumed run writes the rest
+            with open(path, newline="") as handle:
+                rows = [row for row in csv.DictReader(handle) if int(row["iteration"]) <= keep_until]
+            tmp = path.with_suffix(".csv.tmp")
+            with open(tmp, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, _COLUMNS)
+                writer.writeheader()
+                writer.writerows(rows)
+            os.replace(tmp, path)
+        self.handle = open(path, "a", newline="")  # noqa: SIM115  (closed in close())
+        self.writer = csv.DictWriter(self.handle, _COLUMNS)
+        self.logger: Logger = configure(str(run_dir), ["tensorboard"])
+        self.progress = Progress(
+            TextColumn(f"[bold]{cfg.agent} search"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} it/s, best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),  # stdout stays clean for --json
+            disable=not cfg.progress,
+        )
+        self.task = self.progress.add_task("search", total=cfg.steps, completed=keep_until or 0, best="-", rate="-")
+        self.started, self.first = time.perf_counter(), keep_until or 0
+
+    def show(self, n: int, best: float) -> None:
+        rate = (n - self.first) / max(time.perf_counter() - self.started, 1e-9)
+        self.progress.update(self.task, completed=n, best=f"{best:,.1f}", rate=f"{rate:,.0f}")
+
+    def row(self, row: dict[str, Any]) -> None:
+        self.writer.writerow(row)
+        self.logger.record("charts/best_objective", row["best_objective"])
+        if row["mean_reward"] != "":
+            self.logger.record("charts/mean_reward", row["mean_reward"])
+
+    def close(self) -> None:
+        self.handle.close()
+        self.logger.close()
+
+
+class _Tracker(BaseCallback):
+    """Metrics rows every ``log_every`` iterations, checkpoints, and the exact iteration budget."""
+
+    def __init__(self, venv: gym.vector.VectorEnv, cfg: SearchConfig, metrics: _Metrics, state: dict | None) -> None:
         super().__init__()
-        self.venv, self.cfg, self.writer, self.progress = venv, cfg, writer, progress
-        self.task = progress.add_task("search", total=cfg.steps, best="-", rate="-")
-        self.started = time.perf_counter()
-        self.next_log = cfg.log_every
-        self.rewards: list[float] = []
+        self.venv, self.cfg, self.metrics = venv, cfg, metrics
+        self.next_log = state["next_log"] if state else cfg.log_every
+        self.rewards: list[float] = state["pending_rewards"] if state else []
+        self.next_checkpoint = (state["iterations"] if state else 0) + cfg.checkpoint_every
 
     def _on_step(self) -> bool:
         self.rewards.append(float(np.mean(self.locals["rewards"])))
         n = self.num_timesteps
-        rate = f"{n / max(time.perf_counter() - self.started, 1e-9):,.0f}"
-        self.progress.update(self.task, completed=n, best=f"{self.venv.best_value:,.1f}", rate=rate)
+        self.metrics.show(n, self.venv.best_value)
         if n >= self.next_log or n >= self.cfg.steps:
             self.next_log += self.cfg.log_every
-            row = {
-                "iteration": n,
-                "best_objective": self.venv.best_value,
-                "mean_reward": float(np.mean(self.rewards)),
-                "epsilon": self.model.exploration_rate,
-                "evaluations": self.venv.evaluations,
-                "cache_hits": self.venv.cache_hits,
-            }
+            rate = getattr(self.model, "exploration_rate", None)
+            self.metrics.row(
+                {
+                    "iteration": n,
+                    "best_objective": self.venv.best_value,
+                    "mean_reward": float(np.mean(self.rewards)),
+                    "epsilon": "" if rate is None else rate,
+                    "evaluations": self.venv.evaluations,
+                    "cache_hits": self.venv.cache_hits,
+                }
+            )
             self.rewards.clear()
-            self.writer.writerow(row)
-            self.logger.record("charts/best_objective", row["best_objective"])
-            self.logger.record("charts/mean_reward", row["mean_reward"])
-        return True
+        if n >= self.next_checkpoint and n < self.cfg.steps:
+            self.next_checkpoint += self.cfg.checkpoint_every
+            self.save()
+        return n < self.cfg.steps  # on-policy agents would otherwise finish their rollout
+
+    def save(self) -> None:
+        """Write a checkpoint: model, replay buffer and search state, then point ``checkpoint.json`` at it."""
+        self.metrics.handle.flush()
+        _save_checkpoint(self.metrics, self.model, self.venv, self.num_timesteps, self.next_log, self.rewards)
+
+
+def _config_hash(run_dir: Path) -> str:
+    return hashlib.sha256((run_dir / "config.json").read_bytes()).hexdigest()
+
+
+def _save_checkpoint(metrics: _Metrics, model: BaseAlgorithm, venv, n: int, next_log: int, rewards: list) -> None:
+    run_dir = Path(metrics.handle.name).parent
+    folder = run_dir / "checkpoints" / f"{n:012d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "model.zip")
+    if isinstance(model, OffPolicyAlgorithm):
+        model.save_replay_buffer(folder / "replay_buffer.pkl")
+    state = {
+        "iterations": n,
+        "next_log": next_log,
+        "pending_rewards": list(rewards),
+        "best_value": venv.best_value,
+        "best_index": venv.core.best_index,
+        "evaluations": venv.evaluations,
+        "cache_hits": venv.cache_hits,
+        "config_sha256": _config_hash(run_dir),
+    }
+    (folder / "state.json").write_text(json.dumps(state))
+    pointer = run_dir / "checkpoint.json"
+    tmp = run_dir / "checkpoint.json.tmp"
+    tmp.write_text(json.dumps({"iterations": n, "path": str(folder.relative_to(run_dir))}))
+    os.replace(tmp, pointer)  # the commit point: a kill before it leaves the previous checkpoint in force
+    for old in (run_dir / "checkpoints").iterdir():
+        if old != folder:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _run_dir(cfg: SearchConfig) -> Path:
@@ -150,29 +321,25 @@ def _run_dir(cfg: SearchConfig) -> Path:
     return path
 
 
-def search(cfg: SearchConfig) -> SearchResult:
-    """Run a Double DQN search over nanogap-loop designs and write its run folder.
-
-    The folder holds ``config.json``, ``metrics.csv``, TensorBoard events, ``best.json``,
-    ``spectrum.png`` (best design), ``learning_curve.png`` and ``checkpoint.zip`` (the agent).
-    Every evaluated design counts towards the best, not only episode ends.
-    """
-    start = time.perf_counter()
-    th.set_num_threads(cfg.torch_threads)
-    run_dir = _run_dir(cfg)
-    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    venv = gym.make_vec(
-        "workbench/NanogapLoop-v0",
-        num_envs=cfg.num_envs,
+def _make_venv(cfg: SearchConfig, num_envs: int) -> gym.vector.VectorEnv:
+    return gym.make_vec(
+        _ENV_IDS[cfg.continuous],
+        num_envs=num_envs,
         vectorization_mode="vector_entry_point",
         config=cfg.env_config(),
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )
+
+
+def _new_model(cfg: SearchConfig, venv: gym.vector.VectorEnv) -> BaseAlgorithm:
+    env = GymnasiumVecEnv(venv)
+    if cfg.agent != "ddqn":
+        return cfg.agent_class()("MlpPolicy", env, seed=cfg.seed, device="cpu", **cfg.agent_options)
     obs_dim = venv.single_observation_space.shape[0]
     steps = cfg.steps
-    model = DoubleDQN(
+    return DoubleDQN(
         "MlpPolicy",
-        GymnasiumVecEnv(venv),
+        env,
         learning_rate=cfg.learning_rate,
         gamma=cfg.gamma,
         batch_size=cfg.batch_size,
@@ -186,30 +353,142 @@ def search(cfg: SearchConfig) -> SearchResult:
         policy_kwargs={"net_arch": [2 * obs_dim, 2 * obs_dim], "activation_fn": th.nn.LeakyReLU},
         seed=cfg.seed,
         device="cpu",
+        **cfg.agent_options,
     )
-    model.set_logger(configure(str(run_dir), ["tensorboard"]))
-    model.get_env().seed(cfg.seed)
-    columns = ["iteration", "best_objective", "mean_reward", "epsilon", "evaluations", "cache_hits"]
-    progress = Progress(
-        TextColumn("[bold]thz search"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]} it/s, best {task.fields[best]}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),  # stdout stays clean for --json
-    )
-    with open(run_dir / "metrics.csv", "w", newline="") as handle, progress:
-        writer = csv.DictWriter(handle, columns)
-        writer.writeheader()
+
+
+def search(cfg: SearchConfig) -> SearchResult:
+    """Run a search over nanogap-loop designs and write its run folder.
+
+    The folder holds ``config.json``, ``metrics.csv``, TensorBoard events, ``best.json``,
+    ``spectrum.png`` (best design) and ``learning_curve.png``; RL agents also keep
+    ``checkpoint.json`` pointing at ``checkpoints/<iteration>/`` (model, replay buffer, search
+    state), written every ``checkpoint_every`` iterations and at the end. Every evaluated design
+    counts towards the best, not only episode ends.
+    """
+    start = time.perf_counter()
+    run_dir = _run_dir(cfg)
+    (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    return _run(cfg, run_dir, start, None)
+
+
+def resume(run_dir: str | Path) -> SearchResult:
+    """Continue a killed RL search from its last checkpoint, in the same run folder.
+
+    ``metrics.csv`` keeps its rows up to the checkpoint (the resumed run writes the later ones
+    again from the restored state); the best design, the evaluation counters, the model and the
+    replay buffer are restored. The environments start fresh episodes, so a resumed run is not
+    bit-identical to an uninterrupted one.
+
+    Raises:
+        ValueError: no run folder, no or corrupted checkpoint, a config changed since the
+            checkpoint, a finished run or a baseline run; nothing in the folder is changed.
+    """
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    cfg, state = _load_checkpoint(run_dir)
+    return _run(cfg, run_dir, start, state)
+
+
+def _load_checkpoint(run_dir: Path) -> tuple[SearchConfig, dict]:
+    config = run_dir / "config.json"
+    if not config.is_file():
+        raise ValueError(f"resume needs a run folder holding config.json; got {run_dir} (no {config.name} there)")
+    cfg = SearchConfig.from_json(config.read_text(), str(config))
+    if cfg.agent in BASELINES:
+        raise ValueError(
+            f"resume continues RL agents from a checkpoint; {run_dir} ran the baseline {cfg.agent!r}, which has no "
+            "checkpoint: start it again with the same seed"
+        )
+    if (run_dir / "best.json").is_file():
+        raise ValueError(f"{run_dir} holds a finished search (best.json exists); nothing to resume")
+    pointer = run_dir / "checkpoint.json"
+    if not pointer.is_file():
+        raise ValueError(
+            f"{run_dir} has no checkpoint yet (the first is written at iteration {cfg.checkpoint_every}); start the "
+            "search again"
+        )
+    try:
+        where = json.loads(pointer.read_text())
+        folder = run_dir / where["path"]
+        state = json.loads((folder / "state.json").read_text())
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"checkpoint of {run_dir} is corrupted ({error}); delete {pointer.name} and checkpoints/ to start over"
+        ) from None
+    if state.get("config_sha256") != _config_hash(run_dir):
+        raise ValueError(
+            f"{config} changed after the checkpoint at iteration {state.get('iterations')} was written; restore the "
+            "original config.json or start a new search"
+        )
+    state["folder"] = folder
+    return cfg, state
+
+
+def _restore_model(cfg: SearchConfig, venv: gym.vector.VectorEnv, state: dict) -> BaseAlgorithm:
+    folder = state["folder"]
+    try:
+        model = cfg.agent_class().load(folder / "model.zip", env=GymnasiumVecEnv(venv), device="cpu")
+        if isinstance(model, OffPolicyAlgorithm):
+            model.load_replay_buffer(folder / "replay_buffer.pkl")
+    except Exception as error:  # SB3 raises many types for a damaged zip or pickle
+        raise ValueError(
+            f"checkpoint {folder} cannot be loaded as a {cfg.agent} model for this env ({type(error).__name__}: "
+            f"{error}); delete checkpoint.json and checkpoints/ to start over"
+        ) from None
+    if model.num_timesteps != state["iterations"]:
+        raise ValueError(
+            f"checkpoint {folder} is inconsistent: model at iteration {model.num_timesteps}, state at "
+            f"{state['iterations']}; delete checkpoint.json and checkpoints/ to start over"
+        )
+    core = venv.core
+    core.best_value, core.best_index = state["best_value"], tuple(state["best_index"])
+    core.best_design = core.grid.design(np.array(core.best_index))
+    core.evaluations, core.cache_hits = state["evaluations"], state["cache_hits"]
+    return model
+
+
+def _run(cfg: SearchConfig, run_dir: Path, start: float, state: dict | None) -> SearchResult:
+    th.set_num_threads(cfg.torch_threads)
+    if cfg.agent in BASELINES:
+        venv = _make_venv(cfg, 1)
+        model = None
+    else:
+        venv = _make_venv(cfg, cfg.num_envs)
+        model = _restore_model(cfg, venv, state) if state else _new_model(cfg, venv)
+    metrics = _Metrics(run_dir, cfg, state["iterations"] if state else None)
+    done_before = state["iterations"] if state else 0
+    with metrics.progress:
         startup = time.perf_counter() - start
         loop_start = time.perf_counter()
-        model.learn(steps, callback=_Tracker(venv, cfg, writer, progress))
+        if model is None:
+            iterations = _run_baseline(cfg, venv, metrics)
+        else:
+            model.set_logger(metrics.logger)
+            model.get_env().seed(cfg.seed + done_before)
+            tracker = _Tracker(venv, cfg, metrics, state)
+            model.learn(cfg.steps - done_before, callback=tracker, reset_num_timesteps=state is None)
+            iterations = model.num_timesteps
+            tracker.save()
         loop_s = time.perf_counter() - loop_start
-    model.save(run_dir / "checkpoint")
-    return _finish(cfg, run_dir, venv, model.num_timesteps, loop_s, startup)
+    metrics.close()
+    return _finish(cfg, run_dir, venv, iterations, (iterations - done_before) / loop_s, startup)
 
 
-def _finish(cfg: SearchConfig, run_dir: Path, venv, iterations: int, loop_s: float, startup: float) -> SearchResult:
+def _run_baseline(cfg: SearchConfig, venv, metrics: _Metrics) -> int:
+    def report(n: int) -> None:
+        metrics.show(n, venv.best_value)
+        if n % cfg.log_every == 0 or n == cfg.steps:
+            row = {"iteration": n, "best_objective": venv.best_value, "mean_reward": "", "epsilon": ""}
+            metrics.row({**row, "evaluations": venv.evaluations, "cache_hits": venv.cache_hits})
+            metrics.logger.dump(n)
+
+    box = Budget(venv.core, cfg.steps, report, cfg.log_every)
+    run_baseline(cfg.agent, box, cfg.seed, cfg.agent_options)
+    return box.used
+
+
+def _finish(cfg: SearchConfig, run_dir: Path, venv, iterations: int, rate: float, startup: float) -> SearchResult:
     design = dict(venv.best_design)
     array = thz.LoopArray(**design)
     f0 = cfg.target_frequency
@@ -232,6 +511,7 @@ def _finish(cfg: SearchConfig, run_dir: Path, venv, iterations: int, loop_s: flo
     plot_learning_curve(run_dir / "metrics.csv", run_dir / "learning_curve.png")
     return SearchResult(
         run_dir,
+        cfg,
         venv.best_value,
         design,
         best["fe_avg"],
@@ -239,9 +519,9 @@ def _finish(cfg: SearchConfig, run_dir: Path, venv, iterations: int, loop_s: flo
         res.frequency,
         spec,
         iterations,
-        iterations / loop_s,
+        rate,
         startup,
     )
 
 
-__all__ = ["SearchConfig", "SearchResult", "search"]
+__all__ = ["AGENTS", "SB3_ALGORITHMS", "SearchConfig", "SearchResult", "resume", "search"]

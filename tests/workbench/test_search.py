@@ -1,24 +1,40 @@
-"""End-to-end THz search: run folder contents, reproducibility, CLI JSON and bad input."""
+"""End-to-end THz search: run folder contents, reproducibility, agents, resume, CLI JSON and bad input."""
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
 from analytic import thz
-from workbench.search import SearchConfig, search
+from workbench.search import SearchConfig, resume, search
 
-SMALL = dict(steps=800, num_envs=8, log_every=200, batch_size=32)
+SMALL = dict(steps=800, num_envs=8, log_every=200, batch_size=32, progress=False)
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "workbench.cli", *args]
+
+
+def _rows(run_dir) -> list[dict[str, str]]:
+    with open(run_dir / "metrics.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def test_search_writes_the_run_folder_and_is_reproducible(tmp_path):
     first = search(SearchConfig(**SMALL, seed=3, runs_root=str(tmp_path), name="a"))
     second = search(SearchConfig(**SMALL, seed=3, runs_root=str(tmp_path), name="b"))
-    for item in ("config.json", "metrics.csv", "best.json", "spectrum.png", "learning_curve.png", "checkpoint.zip"):
+    for item in ("config.json", "metrics.csv", "best.json", "spectrum.png", "learning_curve.png", "checkpoint.json"):
         assert (first.run_dir / item).stat().st_size > 0
+    pointer = json.loads((first.run_dir / "checkpoint.json").read_text())
+    assert pointer["iterations"] == first.iterations
+    assert (first.run_dir / pointer["path"] / "model.zip").is_file()
     assert list(first.run_dir.glob("events.out.tfevents.*"))
     assert (first.run_dir / "metrics.csv").read_text() == (second.run_dir / "metrics.csv").read_text()
     best = json.loads((first.run_dir / "best.json").read_text())
@@ -29,22 +45,110 @@ def test_search_writes_the_run_folder_and_is_reproducible(tmp_path):
     assert first.iterations >= 800
 
 
+@pytest.mark.parametrize("agent", ["random", "de", "cmaes", "tpe"])
+def test_baselines_spend_exactly_their_budget_and_report_a_verified_design(agent, tmp_path):
+    steps = 150 if agent == "tpe" else 600
+    result = search(SearchConfig(agent=agent, steps=steps, log_every=50, progress=False, runs_root=str(tmp_path)))
+    assert result.iterations == steps
+    rows = _rows(result.run_dir)
+    assert [int(r["iteration"]) for r in rows] == list(range(50, steps + 1, 50))
+    best = [float(r["best_objective"]) for r in rows]
+    assert best == sorted(best) and best[-1] == pytest.approx(result.best_value)
+    array = thz.LoopArray(**result.best_design)
+    assert result.best_fe_avg == pytest.approx(thz.spectrum(array, [0.2e12], method="numpy").fe_avg[0], rel=1e-8)
+    assert result.best_value == pytest.approx(result.best_fe_avg, rel=1e-8)
+
+
+def test_random_search_is_reproducible_and_beats_its_first_sample(tmp_path):
+    runs = [
+        search(SearchConfig(agent="random", steps=400, log_every=100, progress=False, runs_root=str(tmp_path), name=n))
+        for n in ("a", "b")
+    ]
+    assert runs[0].best_design == runs[1].best_design
+    assert float(_rows(runs[0].run_dir)[0]["best_objective"]) <= runs[0].best_value
+
+
+def test_sb3_algorithm_by_name_runs_within_the_budget(tmp_path):
+    result = search(SearchConfig(agent="sb3:PPO", agent_options={"n_steps": 32}, **SMALL, runs_root=str(tmp_path)))
+    assert 800 <= result.iterations < 800 + SMALL["num_envs"]
+    assert result.best_fe_avg > 0
+
+
+def test_killed_search_resumes_from_its_checkpoint_without_losing_metrics(tmp_path):
+    run_dir = tmp_path / "run"
+    args = ["search", "thz", "--steps", "6000", "--num-envs", "8", "--log-every", "250", "--checkpoint-every", "1000"]
+    log = open(tmp_path / "stderr.txt", "w")  # noqa: SIM115  (a file, not a pipe that could fill and block)
+    proc = subprocess.Popen(_cli(*args, "--runs-root", str(tmp_path), "--name", "run"), stdout=log, stderr=log)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        pointer = run_dir / "checkpoint.json"
+        if pointer.is_file() and json.loads(pointer.read_text())["iterations"] >= 2000:
+            break
+        assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    log.close()
+    checkpoint = json.loads((run_dir / "checkpoint.json").read_text())["iterations"]
+    assert checkpoint < 6000 and not (run_dir / "best.json").exists()
+    before = [r for r in _rows(run_dir) if int(r["iteration"]) <= checkpoint]
+
+    out = subprocess.run(_cli("search", "thz", "--resume", str(run_dir), "--json"), capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload["iterations"] >= 6000 and payload["run_dir"] == str(run_dir)
+    rows = _rows(run_dir)
+    iterations = [int(r["iteration"]) for r in rows]
+    assert rows[: len(before)] == before  # nothing logged before the checkpoint is lost or rewritten
+    assert iterations == sorted(set(iterations)) and iterations[-1] >= 6000
+    assert float(rows[-1]["best_objective"]) >= float(before[-1]["best_objective"])
+    assert json.loads((run_dir / "best.json").read_text())["fe_avg"] == pytest.approx(payload["best"]["fe_avg"])
+
+
+def _snapshot(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _unfinished_run(tmp_path):
+    result = search(SearchConfig(**SMALL, checkpoint_every=400, runs_root=str(tmp_path), name="r"))
+    (result.run_dir / "best.json").unlink()  # as if killed after its last checkpoint
+    return result.run_dir
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: (d / "checkpoint.json").unlink(), "no checkpoint yet"),
+        (lambda d: (d / "checkpoint.json").write_text("{not json"), "corrupted"),
+        (lambda d: next(d.glob("checkpoints/*/model.zip")).write_bytes(b"garbage"), "cannot be loaded"),
+        (
+            lambda d: (d / "config.json").write_text((d / "config.json").read_text().replace('"seed": 0', '"seed": 1')),
+            "changed after the checkpoint",
+        ),
+        (lambda d: (d / "config.json").write_text('{"colour": 1}'), "unknown entries"),
+        (lambda d: (d / "best.json").write_text("{}"), "finished search"),
+    ],
+)
+def test_resume_rejects_bad_checkpoints_before_any_work_and_changes_nothing(tmp_path, damage, message):
+    run_dir = _unfinished_run(tmp_path)
+    damage(run_dir)
+    before = _snapshot(run_dir)
+    with pytest.raises(ValueError, match=message):
+        resume(run_dir)
+    assert _snapshot(run_dir) == before
+
+
+def test_resume_of_a_baseline_run_or_a_missing_folder_is_rejected(tmp_path):
+    result = search(SearchConfig(agent="random", steps=50, log_every=50, progress=False, runs_root=str(tmp_path)))
+    with pytest.raises(ValueError, match="baseline"):
+        resume(result.run_dir)
+    with pytest.raises(ValueError, match="config.json"):
+        resume(tmp_path / "nowhere")
+
+
 def test_search_cli_prints_json_with_run_dir_speed_and_best(tmp_path):
     out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "workbench.cli",
-            "search",
-            "thz",
-            "--steps",
-            "400",
-            "--num-envs",
-            "8",
-            "--runs-root",
-            str(tmp_path),
-            "--json",
-        ],
+        _cli("search", "thz", "--steps", "400", "--num-envs", "8", "--runs-root", str(tmp_path), "--json"),
         capture_output=True,
         text=True,
         timeout=600,
@@ -55,13 +159,45 @@ def test_search_cli_prints_json_with_run_dir_speed_and_best(tmp_path):
     assert set(payload["best"]["design"]) >= {"gap", "thickness", "side_x", "side_y", "period_x", "period_y"}
 
 
+def test_search_cli_passes_agent_options_and_rejects_bad_ones(tmp_path):
+    ok = subprocess.run(
+        _cli(
+            "search",
+            "thz",
+            "--agent",
+            "de",
+            "--option",
+            "popsize=5",
+            "--steps",
+            "100",
+            "--runs-root",
+            str(tmp_path),
+            "--json",
+        ),
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["agent"] == "de"
+    bad = subprocess.run(
+        _cli("search", "thz", "--agent", "de", "--option", "colour=red", "--runs-root", str(tmp_path / "x")),
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "colour" in bad.stderr and not (tmp_path / "x").exists()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         (dict(agent="ppo"), "agent must be one of"),
+        (dict(agent="random", agent_options={"popsize": 3}), "agent_options"),
+        (dict(agent="sb3:PPO", agent_options={"learning_rat": 3}), "learning_rat"),
+        (dict(agent="ddqn", agent_options={"gamma": 0.5}), "gamma"),
         (dict(objective="loudness"), "objective"),
         (dict(target_frequency=10e12), "target_frequency"),
         (dict(steps=0), "steps must be"),
+        (dict(checkpoint_every=0), "checkpoint_every must be"),
         (dict(env={"colour": 1}), "colour"),
     ],
 )
