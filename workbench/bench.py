@@ -7,9 +7,11 @@ import platform
 import time
 from collections.abc import Callable
 
+import gymnasium as gym
 import numba
 import numpy as np
 
+import envs  # noqa: F401  (registers the environments)
 from analytic import thz
 
 
@@ -20,6 +22,17 @@ def _best_time(fun: Callable[[], object], repeats: int) -> float:
         fun()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def machine() -> dict:
+    """Threads, cores and versions of this machine, recorded with every benchmark."""
+    return {
+        "numba_threads": numba.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "numba": numba.__version__,
+    }
 
 
 def sample_geometries(n: int, seed: int = 0) -> thz.LoopArrayBatch:
@@ -79,12 +92,57 @@ def bench_thz(n_geometries: int = 4096, n_reference: int = 16, spectrum_points: 
             "numba_s": spec_numba,
             "speedup": spec_numpy / spec_numba,
         },
-        "machine": {
-            "numba_threads": numba.get_num_threads(),
-            "cpu_count": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
-            "python": platform.python_version(),
-            "numba": numba.__version__,
-        },
+        "machine": machine(),
         "geometry_sampler": sample_geometries.__doc__.split("\n\n")[1].strip(),
+    }
+
+
+def _env_steps_per_s(venv: gym.vector.VectorEnv, vector_steps: int, seed: int) -> float:
+    """Env steps/s of ``venv`` under uniformly random actions (reset and one warm-up step untimed)."""
+    venv.reset(seed=seed)
+    venv.action_space.seed(seed)
+    actions = [venv.action_space.sample() for _ in range(vector_steps + 1)]
+    venv.step(actions[0])
+    start = time.perf_counter()
+    for action in actions[1:]:
+        venv.step(action)
+    return vector_steps * venv.num_envs / (time.perf_counter() - start)
+
+
+def bench_search(steps: int = 50_000, num_envs: int = 16, vector_steps: int = 1_000, seed: int = 0) -> dict:
+    """End-to-end Double DQN iterations/s with the shipped defaults, and native vs Sync vector env steps/s.
+
+    The search runs ``workbench.search.search`` with the default ``SearchConfig`` except ``steps``
+    (its rate excludes start-up). The env comparison steps ``workbench/NanogapLoop-v0`` with
+    ``num_envs`` sub-environments under random actions for ``vector_steps`` vector steps, once as
+    the native vector env (one Numba call per step) and once as Gymnasium's ``SyncVectorEnv``
+    over single envs (one Numba call per sub-environment), in the same process.
+    """
+    import tempfile
+
+    from .search import SearchConfig, search
+
+    with tempfile.TemporaryDirectory() as runs_root:
+        result = search(SearchConfig(steps=steps, seed=seed, progress=False, runs_root=runs_root, name="bench"))
+    native = gym.make_vec("workbench/NanogapLoop-v0", num_envs=num_envs, vectorization_mode="vector_entry_point")
+    sync = gym.make_vec("workbench/NanogapLoop-v0", num_envs=num_envs, vectorization_mode="sync")
+    native_rate = _env_steps_per_s(native, vector_steps, seed)
+    sync_rate = _env_steps_per_s(sync, vector_steps, seed)
+    return {
+        "benchmark": "search",
+        "ddqn": {
+            "steps": result.iterations,
+            "iterations_per_s": result.iterations_per_s,
+            "startup_s": result.startup_s,
+            "best_fe_avg": result.best_fe_avg,
+            "defaults": {k: v for k, v in vars(result.config).items() if k not in ("runs_root", "name", "env")},
+        },
+        "vector_env": {
+            "num_envs": num_envs,
+            "vector_steps": vector_steps,
+            "native_env_steps_per_s": native_rate,
+            "sync_env_steps_per_s": sync_rate,
+            "speedup": native_rate / sync_rate,
+        },
+        "machine": machine(),
     }

@@ -247,5 +247,35 @@ def bench_thz(
     )
 
 
+@bench_app.command("search")
+def bench_search(
+    steps: Annotated[int, typer.Option(help="Iterations of the timed Double DQN search.")] = 50_000,
+    num_envs: Annotated[int, typer.Option(help="Sub-environments of the vector env comparison.")] = 16,
+    vector_steps: Annotated[int, typer.Option(help="Vector steps of the env comparison.")] = 1_000,
+    out: Annotated[Path | None, typer.Option(help="JSON output file.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Double DQN iterations/s with the shipped defaults; native vector env vs SyncVectorEnv steps/s."""
+    from .bench import bench_search as run
+
+    if min(steps, num_envs, vector_steps) < 1:
+        raise _fail(f"steps, num-envs and vector-steps must be >= 1; got {steps}, {num_envs}, {vector_steps}")
+    result = run(steps=steps, num_envs=num_envs, vector_steps=vector_steps)
+    result["json_path"] = str(_write_bench(result, out, "search"))
+    if as_json:
+        _emit_json(result)
+        return
+    ddqn, vec = result["ddqn"], result["vector_env"]
+    table = Table(title=f"bench search ({result['machine']['numba_threads']} Numba threads)")
+    for column in ("measure", "value"):
+        table.add_column(column)
+    table.add_row(f"Double DQN, {ddqn['steps']:,} iterations", f"{ddqn['iterations_per_s']:,.0f} it/s")
+    table.add_row("start-up (env, agent, compilation)", f"{ddqn['startup_s']:.1f} s")
+    table.add_row(f"native vector env, {vec['num_envs']} envs", f"{vec['native_env_steps_per_s']:,.0f} env steps/s")
+    table.add_row(f"SyncVectorEnv, {vec['num_envs']} envs", f"{vec['sync_env_steps_per_s']:,.0f} env steps/s")
+    table.add_row("native / Sync", f"{vec['speedup']:.1f}×")
+    console.print(table)
+    console.print(f"JSON: {result['json_path']}")
+
 if __name__ == "__main__":
     app()

@@ -127,3 +127,15 @@ def test_quantities_parse_with_unit_suffixes(text, kind, value):
 def test_unknown_units_are_rejected():
     with pytest.raises(ValueError, match="fmin must be a number with an optional unit"):
         parse_quantity("3 furlongs", "frequency", "fmin")
+
+
+def test_bench_search_json_reports_ddqn_rate_and_vector_env_ratio(tmp_path):
+    path = tmp_path / "bench.json"
+    out = run("bench", "search", "--steps", "600", "--vector-steps", "20", "--json", "--out", str(path))
+    assert out.returncode == 0, out.stderr
+    payload = json.loads(out.stdout)
+    assert payload == json.loads(path.read_text()) | {"json_path": str(path)}
+    assert payload["ddqn"]["steps"] >= 600 and payload["ddqn"]["iterations_per_s"] > 0
+    vec = payload["vector_env"]
+    assert vec["speedup"] == pytest.approx(vec["native_env_steps_per_s"] / vec["sync_env_steps_per_s"])
+    assert payload["ddqn"]["defaults"]["agent"] == "ddqn"
