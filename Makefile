@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/workbench search thz --target 0.2THz --steps 50000 --seed 0
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	WORKBENCH_FAST=1 $(BIN)/python -m pytest -q --nbmake tests notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check analytic envs workbench tests
