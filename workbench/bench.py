@@ -134,7 +134,7 @@ def bench_search(steps: int = 50_000, num_envs: int = 16, vector_steps: int = 1_
             "steps": result.iterations,
             "iterations_per_s": result.iterations_per_s,
             "startup_s": result.startup_s,
-            "best_fe_avg": result.best_fe_avg,
+            "best_fe_avg": result.best["fe_avg"],
             "defaults": {k: v for k, v in vars(result.config).items() if k not in ("runs_root", "name", "env")},
         },
         "vector_env": {

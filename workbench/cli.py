@@ -129,8 +129,8 @@ def _agent_options(options: list[str]) -> dict:
 @app.command("search")
 def search_command(
     family: Annotated[str, typer.Argument(help="Physics family: thz.")],
-    objective: Annotated[str, typer.Option(help="field_enhancement or filter.")] = "field_enhancement",
-    target: Annotated[str, typer.Option(help="Target frequency, e.g. 0.2THz.")] = "0.2THz",
+    objective: Annotated[str, typer.Option(help="thz: field_enhancement or filter.")] = "field_enhancement",
+    target: Annotated[str | None, typer.Option(help="Target frequency, e.g. 0.2THz (default: the family's).")] = None,
     steps: Annotated[int, typer.Option(help="Iterations (evaluated designs): the budget of every agent.")] = 200_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     agent: Annotated[
@@ -154,12 +154,11 @@ def search_command(
     from .search import SearchConfig, resume, search
 
     try:
-        if family != "thz":
-            raise ValueError(f"family must be 'thz'; got family={family!r}")
         if resume_dir is None:
             cfg = SearchConfig(
+                kind=family,
                 objective=objective,
-                target_frequency=parse_quantity(target, "frequency", "target"),
+                target_frequency=None if target is None else parse_quantity(target, "frequency", "target"),
                 steps=steps,
                 seed=seed,
                 agent=agent,
@@ -183,9 +182,7 @@ def search_command(
         "startup_s": result.startup_s,
         "best": {
             "objective": result.best_value,
-            "fe_avg": result.best_fe_avg,
-            "t_abs": result.best_t_abs,
-            "resonance_hz": result.resonance_hz,
+            **{k: v for k, v in result.best.items() if k not in ("design", "objective")},
             "design": result.best_design,
         },
     }
@@ -194,8 +191,8 @@ def search_command(
         return
     d = result.best_design
     console.print(
-        f"best FE_avg {result.best_fe_avg:,.0f} at {result.config.target_frequency / 1e12:g} THz (|t| "
-        f"{result.best_t_abs:.3f}, resonance {result.resonance_hz / 1e12:.4f} THz): gap {d['gap'] * 1e9:.0f} nm, "
+        f"best FE_avg {result.best['fe_avg']:,.0f} at {result.config.target_frequency / 1e12:g} THz (|t| "
+        f"{result.best['t_abs']:.3f}, resonance {result.best['resonance_hz'] / 1e12:.4f} THz): gap {d['gap'] * 1e9:.0f} nm, "
         f"thickness {d['thickness'] * 1e9:.0f} nm, sides {d['side_x'] * 1e6:.0f}×{d['side_y'] * 1e6:.0f} µm, periods "
         f"{d['period_x'] * 1e6:.0f}×{d['period_y'] * 1e6:.0f} µm"
     )
@@ -276,6 +273,193 @@ def bench_search(
     table.add_row("native / Sync", f"{vec['speedup']:.1f}×")
     console.print(table)
     console.print(f"JSON: {result['json_path']}")
+
+
+# --------------------------------------------------------------------------- sweeps (issue 11)
+
+sweep_app = typer.Typer(
+    help="Sweeps: resumable studies of many searches in SQLite, on a local process pool or Ray.", no_args_is_help=True
+)
+app.add_typer(sweep_app, name="sweep")
+StoreOption = Annotated[str, typer.Option("--store", help="Sweep store URL, sqlite:///path.db.")]
+SweepNameOption = Annotated[
+    str | None, typer.Option("--name", help="Sweep name; may be left out when the store holds one sweep.")
+]
+
+
+@sweep_app.command("run")
+def sweep_run(
+    spec: Annotated[Path, typer.Argument(help="Sweep spec (YAML), e.g. examples/sweeps/quick.yaml.")],
+    store: StoreOption = "sqlite:///sweeps.db",
+    executor: Annotated[str, typer.Option(help="local (process pool) or ray.")] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address (auto, host:port); default: a local Ray instance.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Concurrent trials (default: one per core, or the Ray cluster's CPUs).")
+    ] = None,
+    take_over: Annotated[
+        bool, typer.Option("--take-over", help="Become the owner even if another live `sweep run` holds the sweep.")
+    ] = False,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run the failed trials again.")] = False,
+    stale_after: Annotated[
+        float, typer.Option(help="Seconds without heartbeat after which a driver or worker counts as gone.")
+    ] = 30.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a sweep, or resume it: after a crash or kill -9 the same command finishes it.
+
+    Exit codes: 0 all trials done; 1 some trials failed; 2 bad spec, store or option;
+    3 refused (another live `sweep run` owns the sweep); 4 taken over by another run; 130 stopped.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .sweeps import OwnershipLost, SweepBusy, load_spec, run_sweep
+
+    err = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]sweep {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    task = progress.add_task("", total=None, detail="")
+
+    def show(status: dict) -> None:
+        detail = f"running {status['running']}, pending {status['pending']}, failed {status['failed']}"
+        progress.update(
+            task, description=status["name"], total=status["total"], completed=status["done"], detail=detail
+        )
+
+    try:
+        if address is not None and executor != "ray":
+            raise ValueError(f"--address needs --executor ray; got executor={executor!r}")
+        parsed = load_spec(spec)
+        with progress:
+            outcome = run_sweep(
+                parsed,
+                store,
+                executor=executor,
+                address=address,
+                workers=workers,
+                take_over=take_over,
+                retry_failed=retry_failed,
+                stale_after=stale_after,
+                on_change=show,
+                log=lambda line: progress.console.print(line, markup=False, highlight=False),
+            )
+    except SweepBusy as error:
+        err.print(f"[red]refused:[/red] {error}", markup=True, highlight=False)
+        raise typer.Exit(code=3) from None
+    except OwnershipLost as error:
+        err.print(f"[yellow]stopped:[/yellow] {error}", highlight=False)
+        raise typer.Exit(code=4) from None
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    except KeyboardInterrupt:
+        err.print("stopped; running trials went back to pending. Run the same command again to resume.")
+        raise typer.Exit(code=130) from None
+    status = outcome.status
+    if as_json:
+        _emit_json(status | {"startup_s": outcome.startup_s, "loop_s": outcome.loop_s})
+    else:
+        _print_sweep_status(status)
+        console.print(f"report: workbench sweep report --store {store} --name {status['name']}")
+    if status["failed"]:
+        raise typer.Exit(code=1)
+
+
+def _print_sweep_status(status: dict, failed: list[dict] | None = None) -> None:
+    table = Table(title=f"sweep {status['name']}", show_header=False)
+    for key in ("total", "pending", "running", "done", "failed", "duplicates", "discarded"):
+        table.add_row(key, str(status[key]))
+    owner = status["owner"]
+    if owner is not None:
+        alive = "alive" if owner["alive"] else "gone"
+        table.add_row("owner", f"pid {owner['pid']} on {owner['host']} ({owner['executor']}, {alive})")
+    table.add_row("store", status["store"])
+    console.print(table)
+    for trial in failed or []:
+        last = (trial["error"] or "").strip().splitlines()[-1:] or ["?"]
+        console.print(f"[red]failed[/red] {trial['key']}: {last[0]}", highlight=False)
+
+
+@sweep_app.command("status")
+def sweep_status(store: StoreOption = "sqlite:///sweeps.db", name: SweepNameOption = None, as_json: JsonFlag = False):
+    """Counts of a sweep's trials (total, pending, running, done, failed, duplicates) and its owner.
+
+    Safe while another process runs the sweep (SQLite WAL readers do not block the writer).
+    """
+    from .sweeps import SweepStore
+
+    try:
+        with SweepStore(store) as db:
+            name = db.resolve_name(name)
+            status = db.status(name)
+            failed = [t for t in db.trials(name) if t["state"] == "failed"]
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    if as_json:
+        _emit_json(status)
+        return
+    _print_sweep_status(status, failed)
+
+
+@sweep_app.command("report")
+def sweep_report(
+    store: StoreOption = "sqlite:///sweeps.db",
+    name: SweepNameOption = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: the sweep folder).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Markdown table and PNG of best objective vs evaluations per method, mean ± std over seeds."""
+    from .sweeps import SweepStore
+    from .sweeps.report import build_report
+
+    try:
+        with SweepStore(store) as db:
+            report = build_report(db, name, out)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    if as_json:
+        plot = str(report.plot_path) if report.plot_path else None
+        _emit_json({"markdown_path": str(report.markdown_path), "plot_path": plot, "markdown": report.markdown})
+        return
+    typer.echo(report.markdown)
+    console.print(f"written: {report.markdown_path}" + (f", {report.plot_path}" if report.plot_path else ""))
+
+
+@bench_app.command("sweep")
+def bench_sweep_command(
+    trials: Annotated[int, typer.Option(help="No-op trials per executor.")] = 200,
+    workers: Annotated[int, typer.Option(help="Concurrent trials (1: per-trial latency).")] = 1,
+    executor: Annotated[str, typer.Option(help="local, ray or both.")] = "both",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: a local Ray).")] = None,
+    out: Annotated[Path | None, typer.Option(help="JSON output file.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Per-trial overhead of the sweep machinery (store + executor) with a no-op trial."""
+    from .sweeps.bench import bench_sweep
+
+    kinds = ("local", "ray") if executor == "both" else (executor,)
+    try:
+        result = bench_sweep(kinds, trials=trials, workers=workers, address=address)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    result["json_path"] = str(_write_bench(result, out, "sweep"))
+    if as_json:
+        _emit_json(result)
+        return
+    table = Table(title=f"bench sweep ({trials} no-op trials, {workers} worker(s))")
+    for column in ("executor", "ms per trial", "trials/s", "start-up"):
+        table.add_column(column)
+    for kind, row in result["executors"].items():
+        table.add_row(kind, f"{row['ms_per_trial']:.1f}", f"{row['trials_per_s']:,.0f}", f"{row['startup_s']:.1f} s")
+    console.print(table)
+    console.print(f"JSON: {result['json_path']}")
+
 
 if __name__ == "__main__":
     app()

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ SB3_ALGORITHMS = ("A2C", "DDPG", "DQN", "PPO", "SAC", "TD3")
 _CONTINUOUS_ONLY = ("DDPG", "SAC", "TD3")  # these need the continuous-action env
 AGENTS = ("ddqn", *BASELINES, *(f"sb3:{name}" for name in SB3_ALGORITHMS))
 """Values accepted by ``SearchConfig.agent``."""
-_ENV_IDS = {False: "workbench/NanogapLoop-v0", True: "workbench/NanogapLoopContinuous-v0"}
+
 _COLUMNS = ["iteration", "best_objective", "mean_reward", "epsilon", "evaluations", "cache_hits"]
 _DDQN_SET = {"learning_rate", "gamma", "batch_size", "buffer_size", "learning_starts", "train_freq"}
 _DDQN_SET |= {"gradient_steps", "target_update_interval", "exploration_fraction", "exploration_final_eps"}
@@ -51,12 +52,47 @@ _DDQN_SET |= {"policy", "env", "policy_kwargs", "seed", "device"}
 
 
 @dataclass(frozen=True)
-class SearchConfig:
-    """Settings of one THz search; resolved once and saved as ``config.json`` in the run folder.
+class Family:
+    """What a search needs to know about one physics family (``SearchConfig.kind``).
+
+    The family's env cores must offer what the agents use: ``core.grid`` (``low``, ``high``,
+    ``sample_many``, ``repair``, ``design``), ``core.evaluate`` (evaluations with ``potential``),
+    and ``best_value``, ``best_index``, ``best_design``, ``evaluations``, ``cache_hits``.
 
     Attributes:
-        objective: env objective, ``"field_enhancement"`` or ``"filter"``.
-        target_frequency: Hz.
+        env_ids: registered ids of the discrete-action and the continuous-action env.
+        default_target: Hz, the target frequency when the config leaves it out.
+        validate: raises ``ValueError`` for an env config mapping that no env would accept.
+        report: ``(cfg, run_dir, best_design) → (best, spectrum)``: re-evaluates the best design
+            with the reference path, writes the family's plot(s) into ``run_dir`` and returns the
+            ``best.json`` content and the best design's spectrum/response object.
+    """
+
+    env_ids: tuple[str, str]
+    default_target: float
+    validate: Callable[[dict[str, Any]], None]
+    report: Callable[[SearchConfig, Path, dict[str, Any]], tuple[dict[str, Any], Any]]
+
+
+FAMILIES: dict[str, Family] = {}
+"""Physics families by ``SearchConfig.kind``; filled below and by :func:`register_family`."""
+
+
+def register_family(kind: str, family: Family) -> None:
+    """Make ``SearchConfig(kind=kind)`` search ``family``'s environments."""
+    FAMILIES[kind] = family
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Settings of one search; resolved once and saved as ``config.json`` in the run folder.
+
+    Attributes:
+        kind: physics family, ``"thz"`` (nanogap-loop arrays, the default) or another name of
+            :data:`FAMILIES`.
+        objective: env objective, e.g. ``"field_enhancement"`` or ``"filter"`` for THz.
+        target_frequency: Hz; None → the family's default (0.2 THz for THz), resolved at
+            construction.
         steps: iterations (evaluated designs): the budget of every agent.
         seed: seeds the env starts, exploration, network initialisation and the baselines.
         agent: ``"ddqn"`` (default), a baseline ``"random"``, ``"de"``, ``"cmaes"``, ``"tpe"``
@@ -76,11 +112,12 @@ class SearchConfig:
             best design, counters), from which :func:`resume` continues.
         progress: show the rich progress bar (on stderr).
         runs_root, name: the run folder is ``runs_root/name`` (default ``thz-<time>-s<seed>``).
-        env: extra ``NanogapConfig`` keys (bounds, materials, ...).
+        env: extra env config keys (for THz, ``NanogapConfig`` keys: bounds, materials, ...).
     """
 
+    kind: str = "thz"
     objective: str = "field_enhancement"
-    target_frequency: float = 0.2e12
+    target_frequency: float | None = None
     steps: int = 200_000
     seed: int = 0
     agent: str = "ddqn"
@@ -104,6 +141,10 @@ class SearchConfig:
     env: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.kind not in FAMILIES:
+            raise ValueError(f"kind must be one of {', '.join(FAMILIES)}; got kind={self.kind!r}")
+        if self.target_frequency is None:
+            object.__setattr__(self, "target_frequency", FAMILIES[self.kind].default_target)
         if self.agent not in AGENTS:
             raise ValueError(f"agent must be one of {', '.join(AGENTS)}; got agent={self.agent!r}")
         for name in (
@@ -127,7 +168,7 @@ class SearchConfig:
             raise ValueError(f"agent_options must be a mapping; got agent_options={self.agent_options!r}")
         self._check_agent_options()
         # Validates objective, target and bounds (a valid design must exist) before any work starts.
-        DesignGrid(NanogapConfig.from_mapping(self.env_config()))
+        FAMILIES[self.kind].validate(self.env_config())
 
     def _check_agent_options(self) -> None:
         if self.agent in BASELINES:
@@ -157,8 +198,13 @@ class SearchConfig:
         """Whether the agent acts on the continuous-action env."""
         return self.agent[4:] in _CONTINUOUS_ONLY
 
+    @property
+    def env_id(self) -> str:
+        """Registered id of the env the agent acts on."""
+        return FAMILIES[self.kind].env_ids[self.continuous]
+
     def env_config(self) -> dict[str, Any]:
-        """The ``NanogapConfig`` mapping of this search."""
+        """The env config mapping of this search."""
         return {**self.env, "objective": self.objective, "target_frequency": self.target_frequency}
 
     @classmethod
@@ -177,21 +223,27 @@ class SearchConfig:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """Outcome of a search: best design (``thz.LoopArray`` kwargs), its spectrum and the run folder.
+    """Outcome of a search: the best design, its re-evaluation and spectrum, and the run folder.
 
-    ``iterations`` counts the whole run (also across a resume); ``iterations_per_s`` is the
-    iterations of this session ÷ the wall time of its search loop; ``startup_s`` is the time before
-    the loop (env and agent construction, compilation, loading a checkpoint).
+    Attributes:
+        run_dir: the run folder.
+        config: the resolved settings.
+        best_value: objective of the best design found during the search.
+        best_design: its env design mapping (THz: ``thz.LoopArray`` keyword arguments, SI units).
+        best: the ``best.json`` content: the design re-evaluated with the reference path (THz:
+            ``fe_avg``, ``t_abs``, ``resonance_hz``).
+        spectrum: the best design's spectrum (THz: ``thz.Spectrum`` around the target).
+        iterations: iterations of the whole run (also across a resume).
+        iterations_per_s: iterations of this session ÷ the wall time of its search loop.
+        startup_s: time before the loop (env and agent construction, compilation, loading).
     """
 
     run_dir: Path
     config: SearchConfig
     best_value: float
     best_design: dict[str, Any]
-    best_fe_avg: float
-    best_t_abs: float
-    resonance_hz: float
-    spectrum: thz.Spectrum
+    best: dict[str, Any]
+    spectrum: Any
     iterations: int
     iterations_per_s: float
     startup_s: float
@@ -315,7 +367,7 @@ def _save_checkpoint(metrics: _Metrics, model: BaseAlgorithm, venv, n: int, next
 
 
 def _run_dir(cfg: SearchConfig) -> Path:
-    name = cfg.name or f"thz-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}"
+    name = cfg.name or f"{cfg.kind}-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}"
     path = Path(cfg.runs_root) / name
     path.mkdir(parents=True, exist_ok=False)
     return path
@@ -323,7 +375,7 @@ def _run_dir(cfg: SearchConfig) -> Path:
 
 def _make_venv(cfg: SearchConfig, num_envs: int) -> gym.vector.VectorEnv:
     return gym.make_vec(
-        _ENV_IDS[cfg.continuous],
+        cfg.env_id,
         num_envs=num_envs,
         vectorization_mode="vector_entry_point",
         config=cfg.env_config(),
@@ -490,38 +542,56 @@ def _run_baseline(cfg: SearchConfig, venv, metrics: _Metrics) -> int:
 
 def _finish(cfg: SearchConfig, run_dir: Path, venv, iterations: int, rate: float, startup: float) -> SearchResult:
     design = dict(venv.best_design)
+    best, spectrum = FAMILIES[cfg.kind].report(cfg, run_dir, design)
+    best = {"design": design, "objective": venv.best_value, **best}
+    (run_dir / "best.json").write_text(json.dumps(best, indent=2, default=str))
+    plot_learning_curve(run_dir / "metrics.csv", run_dir / "learning_curve.png")
+    return SearchResult(run_dir, cfg, venv.best_value, design, best, spectrum, iterations, rate, startup)
+
+
+def _thz_validate(config: dict[str, Any]) -> None:
+    DesignGrid(NanogapConfig.from_mapping(config))
+
+
+def _thz_report(cfg: SearchConfig, run_dir: Path, design: dict[str, Any]) -> tuple[dict[str, Any], thz.Spectrum]:
+    """Re-evaluate the best loop array with the NumPy reference; plot its spectrum around the target."""
     array = thz.LoopArray(**design)
     f0 = cfg.target_frequency
-    check = thz.spectrum(array, [f0], method="numpy")  # every reported design is re-evaluated
+    check = thz.spectrum(array, [f0], method="numpy")
     hi = min(3 * f0, 0.999 * array.diffraction_frequency)
     grid = np.linspace(0.2 * f0, hi, 256)
     spec = thz.spectrum(array, grid)
     res = thz.resonance(array, grid[0], grid[-1])
+    plot_thz_spectrum(array, spec, run_dir / "spectrum.png")
     best = {
-        "design": design,
-        "objective": venv.best_value,
         "fe_avg": float(check.fe_avg[0]),
         "t_abs": float(check.t_abs[0]),
         "resonance_hz": res.frequency,
         "target_frequency_hz": f0,
         "fe_convention": "incident-field normalised (fe_avg = |t|/beta)",
     }
-    (run_dir / "best.json").write_text(json.dumps(best, indent=2, default=str))
-    plot_thz_spectrum(array, spec, run_dir / "spectrum.png")
-    plot_learning_curve(run_dir / "metrics.csv", run_dir / "learning_curve.png")
-    return SearchResult(
-        run_dir,
-        cfg,
-        venv.best_value,
-        design,
-        best["fe_avg"],
-        best["t_abs"],
-        res.frequency,
-        spec,
-        iterations,
-        rate,
-        startup,
-    )
+    return best, spec
 
 
-__all__ = ["AGENTS", "SB3_ALGORITHMS", "SearchConfig", "SearchResult", "resume", "search"]
+register_family(
+    "thz",
+    Family(
+        env_ids=("workbench/NanogapLoop-v0", "workbench/NanogapLoopContinuous-v0"),
+        default_target=0.2e12,
+        validate=_thz_validate,
+        report=_thz_report,
+    ),
+)
+
+
+__all__ = [
+    "AGENTS",
+    "FAMILIES",
+    "SB3_ALGORITHMS",
+    "Family",
+    "SearchConfig",
+    "SearchResult",
+    "register_family",
+    "resume",
+    "search",
+]

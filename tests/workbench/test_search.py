@@ -55,8 +55,8 @@ def test_baselines_spend_exactly_their_budget_and_report_a_verified_design(agent
     best = [float(r["best_objective"]) for r in rows]
     assert best == sorted(best) and best[-1] == pytest.approx(result.best_value)
     array = thz.LoopArray(**result.best_design)
-    assert result.best_fe_avg == pytest.approx(thz.spectrum(array, [0.2e12], method="numpy").fe_avg[0], rel=1e-8)
-    assert result.best_value == pytest.approx(result.best_fe_avg, rel=1e-8)
+    assert result.best["fe_avg"] == pytest.approx(thz.spectrum(array, [0.2e12], method="numpy").fe_avg[0], rel=1e-8)
+    assert result.best_value == pytest.approx(result.best["fe_avg"], rel=1e-8)
 
 
 def test_random_search_is_reproducible_and_beats_its_first_sample(tmp_path):
@@ -71,7 +71,7 @@ def test_random_search_is_reproducible_and_beats_its_first_sample(tmp_path):
 def test_sb3_algorithm_by_name_runs_within_the_budget(tmp_path):
     result = search(SearchConfig(agent="sb3:PPO", agent_options={"n_steps": 32}, **SMALL, runs_root=str(tmp_path)))
     assert 800 <= result.iterations < 800 + SMALL["num_envs"]
-    assert result.best_fe_avg > 0
+    assert result.best["fe_avg"] > 0
 
 
 def test_killed_search_resumes_from_its_checkpoint_without_losing_metrics(tmp_path):
@@ -190,6 +190,7 @@ def test_search_cli_passes_agent_options_and_rejects_bad_ones(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
+        (dict(kind="optics"), "kind must be one of"),
         (dict(agent="ppo"), "agent must be one of"),
         (dict(agent="random", agent_options={"popsize": 3}), "agent_options"),
         (dict(agent="sb3:PPO", agent_options={"learning_rat": 3}), "learning_rat"),
