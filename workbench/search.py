@@ -287,6 +287,7 @@ class _Metrics:
 
     def row(self, row: dict[str, Any]) -> None:
         self.writer.writerow(row)
+        self.handle.flush()  # rows are few (every log_every iterations); readers see them at once
         self.logger.record("charts/best_objective", row["best_objective"])
         if row["mean_reward"] != "":
             self.logger.record("charts/mean_reward", row["mean_reward"])
