@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from analytic import thz
+from analytic import acoustic, thz
 
 from .units import parse_quantity
 
@@ -244,6 +244,210 @@ def bench_thz(
     )
 
 
+# --- acoustic: plate-backed cavity (analytic.acoustic) ---------------------------------------------
+
+acoustic_app = typer.Typer(help="Plate-backed acoustic cavities (coupled modal model).", no_args_is_help=True)
+app.add_typer(acoustic_app, name="acoustic")
+
+SizeOption = Annotated[str, typer.Option(help="Cavity lx,lz (2D) or lx,ly,lz (3D), e.g. 0.5,0.4,0.3 or 50cm,40cm.")]
+MaterialOption = Annotated[str, typer.Option(help="Plate material: aluminium, steel or polymer.")]
+ThicknessOption = Annotated[str, typer.Option(help="Plate thickness, e.g. 2mm.")]
+
+
+def _acoustic_cavity(
+    size: str, material: str, thickness: str, loss_plate: float = 0.0, loss_air: float = 0.0
+) -> acoustic.PlateCavity:
+    lengths = tuple(parse_quantity(part, "length", "size") for part in size.split(","))
+    plate = acoustic.Plate.of(material, parse_quantity(thickness, "length", "thickness"), loss_plate)
+    return acoustic.PlateCavity(lengths, plate, acoustic.Air(loss_factor=loss_air))
+
+
+def _at(text: str, kind: str, name: str, dim: int) -> tuple[float, float | tuple[float, float]]:
+    """``VALUE@X[,Y]`` (e.g. ``1N@0.1,0.12`` or ``50g@10cm``) as (SI value, x or (x, y) in m)."""
+    value, sep, where = text.partition("@")
+    coords = tuple(parse_quantity(part, "length", f"{name} position") for part in where.split(",")) if sep else ()
+    if len(coords) != dim - 1:
+        shape = "VALUE@X" if dim == 2 else "VALUE@X,Y"
+        raise ValueError(f"--{name} must look like {shape} on a {dim}D cavity (e.g. 1N@0.1,0.12); got {text!r}")
+    return parse_quantity(value, kind, name), coords[0] if dim == 2 else coords  # type: ignore[return-value]
+
+
+@acoustic_app.command("modes")
+def acoustic_modes(
+    size: SizeOption,
+    material: MaterialOption = "aluminium",
+    thickness: ThicknessOption = "2mm",
+    count: Annotated[int, typer.Option(help="Number of coupled natural frequencies.")] = 9,
+    as_json: JsonFlag = False,
+) -> None:
+    """Lossless coupled natural frequencies (converged), with the in-vacuo plate and rigid-cavity modes."""
+    try:
+        cavity = _acoustic_cavity(size, material, thickness)
+        start = time.perf_counter()
+        coupled = acoustic.coupled_modes(cavity, count)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    elapsed = time.perf_counter() - start
+    plate = cavity.plate
+    grid = np.arange(1, count + 1)
+    lateral = [(grid / length) ** 2 for length in cavity.size[:-1]]
+    wavenumber2 = lateral[0] if cavity.dim == 2 else np.add.outer(lateral[0], lateral[1]).ravel()
+    in_vacuo = np.sort(np.pi / 2 * np.sqrt(plate.bending_stiffness / plate.surface_density) * wavenumber2)[:count]
+    payload = {
+        "cavity": {"size_m": list(cavity.size), "material": material, "thickness_m": plate.thickness},
+        "coupled_hz": coupled.tolist(),
+        "plate_in_vacuo_hz": in_vacuo.tolist(),
+        "rigid_cavity_hz": acoustic.cavity_modes(cavity.size, cavity.air, count).tolist(),
+        "elapsed_s": elapsed,
+    }
+    if as_json:
+        _emit_json(payload)
+        return
+    table = Table(title=f"{cavity.dim}D plate-backed cavity {size} m, {thickness} {material}")
+    for column in ("#", "coupled (Hz)", "plate in vacuo (Hz)", "rigid cavity (Hz)"):
+        table.add_column(column)
+    for k in range(count):
+        table.add_row(str(k + 1), f"{coupled[k]:.2f}", f"{in_vacuo[k]:.2f}", f"{payload['rigid_cavity_hz'][k]:.2f}")
+    console.print(table)
+    console.print(f"computed in {elapsed * 1e3:.0f} ms")
+
+
+@acoustic_app.command("response")
+def acoustic_response(
+    size: SizeOption,
+    material: MaterialOption = "aluminium",
+    thickness: ThicknessOption = "2mm",
+    force: Annotated[
+        list[str] | None,
+        typer.Option(help="Point force AMPLITUDE@X,Y (3D, N) or line force AMPLITUDE@X (2D, N/m); repeatable."),
+    ] = None,
+    plane_wave: Annotated[str | None, typer.Option(help="Blocked plane wave p_inc, e.g. 1Pa (load -2 p_inc).")] = None,
+    mass: Annotated[
+        list[str] | None, typer.Option(help="Point mass MASS@X,Y (3D, kg) or line mass MASS@X (2D, kg/m); repeatable.")
+    ] = None,
+    loss_plate: Annotated[float, typer.Option(help="Plate loss factor eta_s.")] = 0.01,
+    loss_air: Annotated[float, typer.Option(help="Air loss factor eta_a.")] = 0.01,
+    fmin: Annotated[str, typer.Option(help="Lowest frequency, e.g. 20Hz.")] = "20Hz",
+    fmax: Annotated[str, typer.Option(help="Highest frequency, e.g. 400Hz.")] = "400Hz",
+    points: Annotated[int, typer.Option(help="Number of frequencies (linear grid).")] = 200,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG of L_p,avg(f) here.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Forced response: band-averaged cavity level L_p,avg and acoustic potential energy (depth-exact form)."""
+    try:
+        cavity = _acoustic_cavity(size, material, thickness, loss_plate, loss_air)
+        dim = cavity.dim
+        loads: list = []
+        for text in force or []:
+            amplitude, position = _at(text, "force", "force", dim)
+            loads.append(
+                acoustic.LineForce(amplitude, position) if dim == 2 else acoustic.PointForce(amplitude, position)
+            )
+        if plane_wave is not None:
+            loads.append(acoustic.PlaneWave(parse_quantity(plane_wave, "pressure", "plane-wave")))
+        if not loads:
+            raise ValueError("give at least one --force or a --plane-wave")
+        masses = [acoustic.PointMass(*_at(text, "mass", "mass", dim)) for text in mass or []]
+        f_lo, f_hi = parse_quantity(fmin, "frequency", "fmin"), parse_quantity(fmax, "frequency", "fmax")
+        if not 0 < f_lo < f_hi:
+            raise ValueError(f"need 0 < fmin < fmax; got fmin={f_lo:g} Hz, fmax={f_hi:g} Hz")
+        if points < 2:
+            raise ValueError(f"points must be >= 2; got points={points}")
+        grid = np.linspace(f_lo, f_hi, points)
+        start = time.perf_counter()
+        res = acoustic.response(cavity, grid, loads, masses)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    elapsed = time.perf_counter() - start
+    peak = int(np.argmax(res.lp_avg))
+    band_ms = float(np.mean(res.mean_square_pressure))
+    unit = "kg" if dim == 3 else "kg/m"
+    payload = {
+        "cavity": {"size_m": list(cavity.size), "material": material, "thickness_m": cavity.plate.thickness}
+        | {"loss_plate": loss_plate, "loss_air": loss_air},
+        "band_hz": [f_lo, f_hi],
+        "points": points,
+        "lp_band_db": 10 * np.log10(band_ms / 2 / acoustic.P_REF**2),
+        "lp_mean_db": float(np.mean(res.lp_avg)),
+        "energy_mean_db_re_1j": float(np.mean(10 * np.log10(res.energy))),
+        "peak": {"frequency_hz": float(grid[peak]), "lp_avg_db": float(res.lp_avg[peak])},
+        "plate_mass": cavity.plate_mass,
+        "added_mass": float(sum(m.mass for m in masses)),
+        "mass_unit": unit,
+        "plate_modes": list(map(int, res.plate_modes.max(axis=0))),
+        "freqs_hz": grid.tolist(),
+        "lp_avg_db": res.lp_avg.tolist(),
+        "elapsed_s": elapsed,
+    }
+    if plot is not None:
+        payload["plot"] = str(_plot_acoustic_response(res, plot))
+    if as_json:
+        _emit_json(payload)
+        return
+    table = Table(title=f"{dim}D plate-backed cavity {size} m, {thickness} {material}", show_header=False)
+    table.add_row("band", f"{f_lo:g}–{f_hi:g} Hz, {points} points")
+    table.add_row("L_p,avg of the band-averaged <|p|^2>", f"{payload['lp_band_db']:.2f} dB re 20 µPa")
+    table.add_row("mean of L_p,avg over the band", f"{payload['lp_mean_db']:.2f} dB")
+    table.add_row("mean of 10 log10(E_p / 1 J)", f"{payload['energy_mean_db_re_1j']:.2f} dB")
+    table.add_row("peak", f"{res.lp_avg[peak]:.2f} dB at {grid[peak]:.2f} Hz")
+    table.add_row("plate + added mass", f"{cavity.plate_mass:.4g} + {payload['added_mass']:.4g} {unit}")
+    if plot is not None:
+        table.add_row("plot", payload["plot"])
+    table.add_row("computed in", f"{elapsed * 1e3:.1f} ms")
+    console.print(table)
+
+
+def _plot_acoustic_response(res: acoustic.Response, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(res.freqs, res.lp_avg)
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("L_p,avg (dB re 20 µPa)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+@bench_app.command("acoustic")
+def bench_acoustic(
+    designs: Annotated[int, typer.Option(help="Designs per Numba batch call.")] = 16,
+    freqs: Annotated[int, typer.Option(help="Frequencies per design (20-400 Hz).")] = 128,
+    reference: Annotated[int, typer.Option(help="Points timed with the NumPy reference.")] = 32,
+    out: Annotated[Path | None, typer.Option(help="JSON output file.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Frequency points/s, NumPy reference vs Numba, 3D 12x12 plate x 12x12 transverse modes, 0 and 4 masses."""
+    from .bench import bench_acoustic as run
+
+    if min(designs, freqs, reference) < 1:
+        raise _fail(f"designs, freqs and reference must be >= 1; got {designs}, {freqs}, {reference}")
+    result = run(n_designs=designs, n_freqs=freqs, n_reference=reference)
+    result["json_path"] = str(_write_bench(result, out, "acoustic"))
+    if as_json:
+        _emit_json(result)
+        return
+    table = Table(title=f"bench acoustic ({result['machine']['numba_threads']} threads, 12x12 x 12x12 modes, 3D)")
+    for column in ("case", "NumPy points/s", "Numba points/s", "speedup", "max rel. diff."):
+        table.add_column(column)
+    for label, row in result["cases"].items():
+        table.add_row(
+            label.replace("_", " "),
+            f"{row['numpy_points_per_s']:,.0f}",
+            f"{row['numba_points_per_s']:,.0f}",
+            f"{row['speedup']:,.0f}×",
+            f"{row['max_relative_difference']:.1e}",
+        )
+    console.print(table)
+    console.print(f"JSON: {result['json_path']}")
+
+
 @bench_app.command("search")
 def bench_search(
     steps: Annotated[int, typer.Option(help="Iterations of the timed Double DQN search.")] = 50_000,
@@ -310,11 +514,12 @@ def sweep_run(
     """Run a sweep, or resume it: after a crash or kill -9 the same command finishes it.
 
     Exit codes: 0 all trials done; 1 some trials failed; 2 bad spec, store or option;
-    3 refused (another live `sweep run` owns the sweep); 4 taken over by another run; 130 stopped.
+    3 refused (another live `sweep run` owns the sweep); 4 taken over by another run; 5 the
+    executor did not start (Ray); 130 stopped (Ctrl-C or SIGTERM).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .sweeps import OwnershipLost, SweepBusy, load_spec, run_sweep
+    from .sweeps import ExecutorError, OwnershipLost, SweepBusy, load_spec, run_sweep
 
     err = Console(stderr=True)
     progress = Progress(
@@ -356,6 +561,9 @@ def sweep_run(
     except OwnershipLost as error:
         err.print(f"[yellow]stopped:[/yellow] {error}", highlight=False)
         raise typer.Exit(code=4) from None
+    except ExecutorError as error:
+        err.print(f"[red]executor did not start:[/red] {error}", highlight=False)
+        raise typer.Exit(code=5) from None
     except ValueError as error:
         raise _fail(str(error)) from None
     except KeyboardInterrupt:
@@ -441,12 +649,13 @@ def bench_sweep_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Per-trial overhead of the sweep machinery (store + executor) with a no-op trial."""
+    from .sweeps import ExecutorError
     from .sweeps.bench import bench_sweep
 
     kinds = ("local", "ray") if executor == "both" else (executor,)
     try:
         result = bench_sweep(kinds, trials=trials, workers=workers, address=address)
-    except ValueError as error:
+    except (ValueError, ExecutorError) as error:
         raise _fail(str(error)) from None
     result["json_path"] = str(_write_bench(result, out, "sweep"))
     if as_json:
