@@ -2,6 +2,8 @@
 
 Ids: ``workbench/NanogapLoop-v0`` (discrete moves) and ``workbench/NanogapLoopContinuous-v0``
 (relative moves), both with a vector entry point for ``gym.make_vec``; see ``envs.nanogap``.
+``workbench/PlateCavity-v0`` and ``workbench/PlateCavityContinuous-v0``: plate-backed acoustic
+cavities, likewise; see ``envs.plate_cavity``.
 """
 
 from gymnasium.envs.registration import register
@@ -16,5 +18,17 @@ register(
     id="workbench/NanogapLoopContinuous-v0",
     entry_point="envs.nanogap:NanogapLoopContinuousEnv",
     vector_entry_point="envs.nanogap:NanogapLoopContinuousVectorEnv",
+    max_episode_steps=128,
+)
+register(
+    id="workbench/PlateCavity-v0",
+    entry_point="envs.plate_cavity:PlateCavityEnv",
+    vector_entry_point="envs.plate_cavity:PlateCavityVectorEnv",
+    max_episode_steps=128,
+)
+register(
+    id="workbench/PlateCavityContinuous-v0",
+    entry_point="envs.plate_cavity:PlateCavityContinuousEnv",
+    vector_entry_point="envs.plate_cavity:PlateCavityContinuousVectorEnv",
     max_episode_steps=128,
 )

@@ -13,25 +13,33 @@ period_x, period_y, gap, thickness. All lengths are in metres and frequencies in
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 from gymnasium.error import ResetNeeded
-from gymnasium.utils import seeding
-from gymnasium.vector import VectorEnv
-from gymnasium.vector.utils import batch_space
 
 from analytic import thz
 
-try:
-    from gymnasium.vector import AutoresetMode
-except ImportError:  # gymnasium < 1.1 has no AutoresetMode; next-step autoreset is its only mode
-    AutoresetMode = None
+from ._common import (
+    CoreBase,
+    GridBase,
+    GridConfig,
+    GridEnv,
+    GridVectorEnv,
+    first,
+    flag,
+    grid_range,
+    grid_values,
+    integer_at_least,
+    is_int,
+    is_real,
+    last,
+    one_of,
+    positive,
+    real_tuple,
+)
 
 __all__ = [
     "DESIGN_PARAMETERS",
@@ -52,38 +60,17 @@ DESIGN_PARAMETERS = ("side_x", "side_y", "period_x", "period_y", "gap", "thickne
 OBJECTIVES = ("field_enhancement", "filter")
 """Values accepted by ``NanogapConfig.objective``."""
 
-_STARTS = ("random", "center")
 _GEOMETRY_FIELDS = ("gap", "thickness", "side_x", "side_y", "period_x", "period_y")
 _MATERIAL_FIELDS = ("eps_gap", "eps_substrate", "eps_superstrate")
 _COLUMN = {name: i for i, name in enumerate(DESIGN_PARAMETERS)}
 _AXES = (("side_x", "period_x"), ("side_y", "period_y"))
-_SAMPLE_BATCH = 64
 _FE_DECADES = 5.0
 _T_DECADES = 8.0
 _TINY = 1e-300
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_)
-
-
-def _real_tuple(name: str, value: Any, length: int, meaning: str) -> tuple[float, ...]:
-    if (
-        isinstance(value, str)
-        or not isinstance(value, Sequence | np.ndarray)
-        or len(value) != length
-        or not all(_is_real(v) and math.isfinite(v) for v in value)
-    ):
-        raise ValueError(f"{name} must be {length} finite numbers {meaning}; got {name}={value!r}")
-    return tuple(float(v) for v in value)
-
-
 @dataclass(frozen=True)
-class NanogapConfig:
+class NanogapConfig(GridConfig):
     """Settings of the nanogap-loop environments; build one with :meth:`from_mapping`.
 
     Attributes:
@@ -96,19 +83,17 @@ class NanogapConfig:
         target_frequency: f0, Hz; a design needs f0 below its first diffraction order
             c/(n_max·max(period_x, period_y)), n_max = max Re√ε of substrate and superstrate.
         objective: ``"field_enhancement"`` or ``"filter"`` (see :class:`NanogapLoopEnv`).
-        reward_scale: > 0; multiplies the differential reward.
         q_target: > 0.5; the filter objective samples the side points f0·(1 ± 1/(2·q_target)).
         filter_weights: (w_peak, w_q) ≥ 0, not both zero; weights of the filter score.
         observe_fe: append log10 field enhancement and log10 transmittance at f0 to the observation.
-        start: ``"random"`` (uniform over valid grid designs) or ``"center"``.
-        cache_size: ≥ 0; LRU entries of evaluated designs (0 disables the cache).
         resonance_every: ≥ 0; put ``resonance_hz`` in the step info every this many steps of an
             episode (costs ~300 model evaluations each); 0 never does.
         resonance_window: (lo, hi) with 0 < lo < 1 < hi; the resonance search window is
             [lo·f0, min(hi·f0, diffraction frequency of the design)].
-        max_steps_per_action: ≥ 1; grid steps of a continuous action component of ±1
-            (continuous environments only).
         eps_gap, eps_substrate, eps_superstrate, metal: materials, as in ``thz.LoopArray``.
+        reward_scale, start, cache_size, max_steps_per_action: the keys every grid environment
+            takes: reward multiplier (> 0, default 1), ``"random"`` or ``"center"`` start, LRU
+            cache entries (default 65536) and grid steps of a continuous action of ±1 (default 3).
     """
 
     side_x: tuple[float, float, float] = (10e-6, 500e-6, 5e-6)
@@ -120,82 +105,40 @@ class NanogapConfig:
     margin: float = 10e-6
     target_frequency: float = 0.2e12
     objective: str = "field_enhancement"
-    reward_scale: float = 1.0
     q_target: float = 20.0
     filter_weights: tuple[float, float] = (0.5, 0.5)
     observe_fe: bool = True
-    start: str = "random"
-    cache_size: int = 65536
     resonance_every: int = 0
     resonance_window: tuple[float, float] = (0.5, 2.0)
-    max_steps_per_action: int = 3
     eps_gap: complex = 9.0
     eps_substrate: complex = 3.8
     eps_superstrate: complex = 1.0
     metal: thz.Drude | str = "gold"
 
-    @classmethod
-    def from_mapping(cls, config: Mapping[str, Any] | NanogapConfig | None = None, **overrides: Any) -> NanogapConfig:
-        """Merge ``config`` (a mapping or a config) with keyword ``overrides`` (which win).
-
-        Raises:
-            ValueError: an unknown key (the message lists the valid ones) or an invalid value.
-        """
-        if isinstance(config, NanogapConfig):
-            merged = {f.name: getattr(config, f.name) for f in fields(cls)}
-        elif config is None or isinstance(config, Mapping):
-            merged = dict(config or {})
-        else:
-            raise ValueError(f"config must be a mapping, a NanogapConfig or None; got config={config!r}")
-        merged.update(overrides)
-        valid = sorted(f.name for f in fields(cls))
-        for key in merged:
-            if key not in valid:
-                raise ValueError(f"unknown config key {key!r}; valid keys are: {', '.join(valid)}")
-        return cls(**merged)
-
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in DESIGN_PARAMETERS:
-            lo, hi, step = _real_tuple(name, getattr(self, name), 3, "(min, max, step) in metres")
-            if lo <= 0:
-                raise ValueError(f"{name} min must be positive (m); got {name}=({lo!r}, {hi!r}, {step!r})")
-            if hi <= lo:
-                raise ValueError(f"{name} min must be smaller than max (m); got {name}=({lo!r}, {hi!r}, {step!r})")
-            if step <= 0:
-                raise ValueError(f"{name} step must be positive (m); got {name}=({lo!r}, {hi!r}, {step!r})")
-            object.__setattr__(self, name, (lo, hi, step))
-        for name, unit in (("margin", "m"), ("target_frequency", "Hz"), ("reward_scale", "dimensionless")):
-            value = getattr(self, name)
-            if not (_is_real(value) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be positive and finite ({unit}); got {name}={value!r}")
-            object.__setattr__(self, name, float(value))
-        if not (_is_real(self.q_target) and math.isfinite(self.q_target) and self.q_target > 0.5):
+            self._set(name, grid_range(name, getattr(self, name), "m"))
+        self._set("margin", positive("margin", self.margin, "m"))
+        self._set("target_frequency", positive("target_frequency", self.target_frequency, "Hz"))
+        if not (is_real(self.q_target) and math.isfinite(self.q_target) and self.q_target > 0.5):
             raise ValueError(f"q_target must be finite and > 0.5; got q_target={self.q_target!r}")
-        object.__setattr__(self, "q_target", float(self.q_target))
-        weights = _real_tuple("filter_weights", self.filter_weights, 2, "(w_peak, w_q)")
+        self._set("q_target", float(self.q_target))
+        weights = real_tuple("filter_weights", self.filter_weights, 2, "(w_peak, w_q)")
         if min(weights) < 0 or max(weights) == 0:
             raise ValueError(
                 f"filter_weights must be >= 0 and not both zero; got filter_weights={self.filter_weights!r}"
             )
-        object.__setattr__(self, "filter_weights", weights)
-        window = _real_tuple("resonance_window", self.resonance_window, 2, "(lo, hi)")
+        self._set("filter_weights", weights)
+        window = real_tuple("resonance_window", self.resonance_window, 2, "(lo, hi)")
         if not (0 < window[0] < 1 < window[1]):
             raise ValueError(
                 f"resonance_window must satisfy 0 < lo < 1 < hi; got resonance_window={self.resonance_window!r}"
             )
-        object.__setattr__(self, "resonance_window", window)
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}; got objective={self.objective!r}")
-        if self.start not in _STARTS:
-            raise ValueError(f"start must be one of {', '.join(_STARTS)}; got start={self.start!r}")
-        if not isinstance(self.observe_fe, bool | np.bool_):
-            raise ValueError(f"observe_fe must be a bool; got observe_fe={self.observe_fe!r}")
-        object.__setattr__(self, "observe_fe", bool(self.observe_fe))
-        for name, low in (("cache_size", 0), ("resonance_every", 0), ("max_steps_per_action", 1)):
-            value = getattr(self, name)
-            if not (_is_int(value) and value >= low):
-                raise ValueError(f"{name} must be an integer >= {low}; got {name}={value!r}")
-            object.__setattr__(self, name, int(value))
+        self._set("resonance_window", window)
+        one_of("objective", self.objective, OBJECTIVES)
+        self._set("observe_fe", flag("observe_fe", self.observe_fe))
+        self._set("resonance_every", integer_at_least("resonance_every", self.resonance_every, 0))
         # thz.LoopArray validates materials with messages naming the field; any valid geometry will do.
         thz.LoopArray(
             1.0, 1.0, 2.0, 2.0, 3.0, 3.0, **{name: getattr(self, name) for name in (*_MATERIAL_FIELDS, "metal")}
@@ -207,17 +150,7 @@ class NanogapConfig:
         return max(np.sqrt(complex(self.eps_substrate)).real, np.sqrt(complex(self.eps_superstrate)).real)
 
 
-def _first(mask: np.ndarray) -> int | None:
-    hits = np.flatnonzero(mask)
-    return int(hits[0]) if hits.size else None
-
-
-def _last(mask: np.ndarray) -> int | None:
-    hits = np.flatnonzero(mask)
-    return int(hits[-1]) if hits.size else None
-
-
-class DesignGrid:
+class DesignGrid(GridBase):
     """Integer grid of valid designs; index arrays are int64 of shape (..., 6) in DESIGN_PARAMETERS order.
 
     A design is valid when every index is inside its grid, gap < min(side_x, side_y),
@@ -236,19 +169,13 @@ class DesignGrid:
 
     def __init__(self, config: NanogapConfig) -> None:
         self.config = config
-        self.values = tuple(self._axis(config, name) for name in DESIGN_PARAMETERS)
+        self.values = tuple(grid_values(*getattr(config, name)) for name in DESIGN_PARAMETERS)
         self.sizes = np.array([v.size for v in self.values], dtype=np.int64)
         steps = [getattr(config, name)[2] for name in ("side_x", "side_y", "period_x", "period_y")]
         self.tolerance = 1e-6 * min(steps)
         self.low = np.zeros(6, dtype=np.int64)
         self.high = self.sizes - 1
         self._shrink_box()
-
-    @staticmethod
-    def _axis(config: NanogapConfig, name: str) -> np.ndarray:
-        lo, hi, step = getattr(config, name)
-        count = math.floor((hi - lo) / step * (1 + 1e-12)) + 1
-        return lo + np.arange(count, dtype=np.int64) * step
 
     def _value(self, name: str, index: int) -> float:
         return float(self.values[_COLUMN[name]][index])
@@ -258,14 +185,14 @@ class DesignGrid:
         cfg, col = self.config, _COLUMN
         gap_min = self._value("gap", 0)
         for side, period in _AXES:
-            s_lo = _first(self.values[col[side]] > gap_min)
+            s_lo = first(self.values[col[side]] > gap_min)
             if s_lo is None:
                 raise ValueError(
                     f"gap min must be smaller than the largest {side}; got gap min={gap_min:g} m, "
                     f"{side} max={self._value(side, -1):g} m"
                 )
             need = self._value(side, s_lo) + cfg.margin
-            p_lo = _first(self._fits(self._value(side, s_lo), self.values[col[period]]))
+            p_lo = first(self._fits(self._value(side, s_lo), self.values[col[period]]))
             if p_lo is None:
                 raise ValueError(
                     f"{period} max must be >= the smallest usable {side} + margin = {need:g} m; got {period} max="
@@ -281,7 +208,7 @@ class DesignGrid:
                 f"{cfg.target_frequency:g} Hz"
             )
         for side, period in _AXES:
-            self.high[col[period]] = _last(self._below_diffraction(self.values[col[period]]))
+            self.high[col[period]] = last(self._below_diffraction(self.values[col[period]]))
             self.high[col[side]] = self._largest_side(side, self._value(period, self.high[col[period]]))
         self.high[col["gap"]] = self._largest_gap(min(self._value(side, self.high[col[side]]) for side, _ in _AXES))
 
@@ -294,10 +221,10 @@ class DesignGrid:
         return self.config.target_frequency < diffraction
 
     def _largest_side(self, side: str, period: float) -> int:
-        return _last(self._fits(self.values[_COLUMN[side]], period))
+        return last(self._fits(self.values[_COLUMN[side]], period))
 
     def _largest_gap(self, side: float) -> int:
-        return _last(self.values[_COLUMN["gap"]] < side)
+        return last(self.values[_COLUMN["gap"]] < side)
 
     def lengths(self, index: np.ndarray) -> np.ndarray:
         """(..., 6) int64 grid indices (inside the grid) → (..., 6) float64 lengths, m."""
@@ -315,36 +242,6 @@ class DesignGrid:
             ok &= self._fits(si[:, col[side]], si[:, col[period]])
         largest = np.maximum(si[:, col["period_x"]], si[:, col["period_y"]])
         return ok & self._below_diffraction(largest)
-
-    def move(self, index: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Apply (n, 6) integer ``delta`` to (n, 6) valid ``index``.
-
-        Returns:
-            (new index (n, 6) int64, invalid (n,) bool): rows whose move would leave the grid or
-            break a constraint keep their old index and are flagged invalid.
-        """
-        candidate = np.asarray(index, dtype=np.int64) + np.asarray(delta, dtype=np.int64)
-        ok = self.valid(candidate)
-        return np.where(ok[:, None], candidate, index), ~ok
-
-    def sample(self, rng: np.random.Generator) -> np.ndarray:
-        """A (6,) int64 index drawn uniformly from the valid designs (rejection sampling in ``low..high``)."""
-        while True:
-            candidates = rng.integers(self.low, self.high, size=(_SAMPLE_BATCH, 6), endpoint=True)
-            hit = _first(self.valid(candidates))
-            if hit is not None:
-                return candidates[hit]
-
-    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """(n, 6) int64 indices drawn uniformly and independently from the valid designs."""
-        found: list[np.ndarray] = []
-        count = 0
-        while count < n:
-            candidates = rng.integers(self.low, self.high, size=(max(2 * (n - count), _SAMPLE_BATCH), 6), endpoint=True)
-            hits = candidates[self.valid(candidates)]
-            found.append(hits)
-            count += len(hits)
-        return np.concatenate(found)[:n]
 
     def repair(self, index: np.ndarray) -> np.ndarray:
         """Project (n, 6) integer indices onto valid designs, (n, 6) int64.
@@ -380,10 +277,6 @@ class DesignGrid:
         index[col["gap"]] = min(index[col["gap"]], self._largest_gap(gap_limit))
         return index
 
-    def normalise(self, index: np.ndarray) -> np.ndarray:
-        """(..., 6) grid indices → (..., 6) float64 positions in [0, 1] (index / (size − 1))."""
-        return np.asarray(index) / np.maximum(self.sizes - 1, 1)
-
     def design(self, index: np.ndarray) -> dict[str, Any]:
         """(6,) index → keyword arguments of ``thz.LoopArray`` (SI floats and the materials)."""
         si = self.lengths(index)
@@ -411,8 +304,11 @@ class Evaluation:
     potential: float
 
 
-class NanogapCore:
+class NanogapCore(CoreBase[Evaluation]):
     """Grid, physics, LRU cache, best design, observations and infos shared by every environment.
+
+    One ``thz.spectra`` call per :meth:`evaluate` of designs missing from the cache; the cache,
+    best tracking and action parsing are those of :class:`envs._common.CoreBase`.
 
     Args:
         config: validated settings.
@@ -427,53 +323,13 @@ class NanogapCore:
     """
 
     def __init__(self, config: NanogapConfig, continuous: bool) -> None:
-        self.config = config
-        self.grid = DesignGrid(config)
-        self.continuous = continuous
+        super().__init__(config, DesignGrid(config), continuous, 8 if config.observe_fe else 6)
         f0 = config.target_frequency
         if config.objective == "filter":
             half_width = 1.0 / (2.0 * config.q_target)
             self.freqs = np.array([f0, f0 * (1.0 - half_width), f0 * (1.0 + half_width)])
         else:
             self.freqs = np.array([f0])
-        self.action_space: spaces.Space[Any] = (
-            spaces.Box(-1.0, 1.0, (6,), np.float32) if continuous else spaces.Discrete(12)
-        )
-        self.observation_space = spaces.Box(0.0, 1.0, (8 if config.observe_fe else 6,), np.float32)
-        self._cache: OrderedDict[tuple[int, ...], Evaluation] = OrderedDict()
-        self.evaluations = 0
-        self.cache_hits = 0
-        self.best_value = -math.inf
-        self.best_index: tuple[int, ...] | None = None
-        self.best_design: dict[str, Any] | None = None
-
-    def evaluate(self, index: np.ndarray) -> list[Evaluation]:
-        """Evaluate (n, 6) valid indices; designs missing from the cache go to ONE ``thz.spectra`` call."""
-        keys = [tuple(int(k) for k in row) for row in np.asarray(index)]
-        found: dict[tuple[int, ...], Evaluation] = {}
-        missing: dict[tuple[int, ...], None] = {}
-        for key in keys:
-            if key in found or key in missing:
-                self.cache_hits += 1
-            elif key in self._cache:
-                self._cache.move_to_end(key)
-                found[key] = self._cache[key]
-                self.cache_hits += 1
-            else:
-                missing[key] = None
-        if missing:
-            fresh = dict(zip(missing, self._model(np.array(list(missing), dtype=np.int64))))
-            self.evaluations += len(fresh)
-            for key, evaluation in fresh.items():
-                self._cache[key] = evaluation
-                if evaluation.objective > self.best_value:
-                    self.best_value = evaluation.objective
-                    self.best_index = key
-                    self.best_design = self.grid.design(np.array(key))
-            while len(self._cache) > self.config.cache_size:
-                self._cache.popitem(last=False)
-            found.update(fresh)
-        return [found[key] for key in keys]
 
     def _model(self, index: np.ndarray) -> list[Evaluation]:
         cfg = self.config
@@ -495,46 +351,6 @@ class NanogapCore:
             Evaluation(fe_avg=float(f), t_abs=float(t), transmittance=float(tr), objective=float(o), potential=float(p))
             for f, t, tr, o, p in zip(fe, t_abs, transmittance[:, 0], objective, potential)
         ]
-
-    def start(self, rng: np.random.Generator, start: str) -> np.ndarray:
-        """(6,) int64 starting index: uniform over valid designs (``"random"``) or the valid centre."""
-        return self.grid.sample(rng) if start == "random" else self.grid.center()
-
-    def reset_start(self, options: Mapping[str, Any] | None) -> str:
-        """The start mode of a reset: ``options["start"]`` if given, else ``config.start``."""
-        options = dict(options or {})
-        start = options.pop("start", self.config.start)
-        if options:
-            raise ValueError(f"reset options accept only 'start'; got options keys {sorted(options)}")
-        if start not in _STARTS:
-            raise ValueError(f"options['start'] must be one of {', '.join(_STARTS)}; got start={start!r}")
-        return start
-
-    def deltas(self, actions: Any, n: int) -> np.ndarray:
-        """A batch of ``n`` actions → (n, 6) int64 grid steps.
-
-        Discrete: integer actions in [0, 12) of shape (n,) (or (), (1,) when n = 1); action 2p is
-        −1 step and 2p+1 is +1 step on parameter p. Continuous: (n, 6) (or (6,) when n = 1)
-        finite reals, clipped to [−1, 1], scaled by max_steps_per_action and rounded.
-        """
-        array = np.asarray(actions)
-        if self.continuous:
-            shapes = ((6,), (1, 6)) if n == 1 else ((n, 6),)
-            if array.shape not in shapes or array.dtype.kind not in "iuf":
-                raise ValueError(f"action must be real numbers of shape {shapes[0]}; got action={actions!r}")
-            if not np.all(np.isfinite(array)):
-                raise ValueError(f"action must be finite; got action={actions!r}")
-            scaled = np.clip(array.reshape(n, 6).astype(np.float64), -1.0, 1.0) * self.config.max_steps_per_action
-            return np.rint(scaled).astype(np.int64)
-        shapes = ((), (1,), (n,)) if n == 1 else ((n,),)
-        if array.shape not in shapes or array.dtype.kind not in "iu":
-            raise ValueError(f"action must be integers of shape {shapes[-1]}; got action={actions!r}")
-        flat = array.reshape(n).astype(np.int64)
-        if np.any((flat < 0) | (flat >= 12)):
-            raise ValueError(f"action must lie in [0, 12); got action={actions!r}")
-        delta = np.zeros((n, 6), dtype=np.int64)
-        delta[np.arange(n), flat // 2] = np.where(flat % 2 == 1, 1, -1)
-        return delta
 
     def observe(self, index: np.ndarray, evaluations: Sequence[Evaluation]) -> np.ndarray:
         """(n, 6) indices and their evaluations → (n, 6 or 8) float32 observations in [0, 1]."""
@@ -578,40 +394,7 @@ class NanogapCore:
         )
 
 
-class _CoreStatistics:
-    """Search statistics read from the shared :class:`NanogapCore` (all sub-environments of a vector env)."""
-
-    core: NanogapCore
-
-    @property
-    def evaluations(self) -> int:
-        """Designs evaluated by the model so far."""
-        return self.core.evaluations
-
-    @property
-    def cache_hits(self) -> int:
-        """Designs served from the cache so far."""
-        return self.core.cache_hits
-
-    @property
-    def best_value(self) -> float:
-        """Highest objective value evaluated so far (−inf before the first evaluation)."""
-        return self.core.best_value
-
-    @property
-    def best_design(self) -> dict[str, Any] | None:
-        """``thz.LoopArray`` keyword arguments of the best design so far (None before)."""
-        return self.core.best_design
-
-
-def _check_render_mode(render_mode: str | None, metadata: Mapping[str, Any]) -> None:
-    if render_mode is not None and render_mode not in metadata["render_modes"]:
-        raise ValueError(
-            f"render_mode must be None or one of {metadata['render_modes']}; got render_mode={render_mode!r}"
-        )
-
-
-class NanogapLoopEnv(_CoreStatistics, gym.Env[np.ndarray, Any]):
+class NanogapLoopEnv(GridEnv):
     """Inverse design of a THz nanogap-loop array, one grid step at a time.
 
     ## Description
@@ -699,67 +482,14 @@ class NanogapLoopEnv(_CoreStatistics, gym.Env[np.ndarray, Any]):
     * v0: initial version.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
-    continuous: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        config: Mapping[str, Any] | NanogapConfig | None = None,
-        render_mode: str | None = None,
-        **overrides: Any,
-    ) -> None:
-        self.config = NanogapConfig.from_mapping(config, **overrides)
-        _check_render_mode(render_mode, self.metadata)
-        self.render_mode = render_mode
-        self.core = NanogapCore(self.config, self.continuous)
-        self.action_space = self.core.action_space
-        self.observation_space = self.core.observation_space
-        self._index: np.ndarray | None = None
-        self._evaluation: Evaluation | None = None
-        self._steps = 0
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start an episode; ``options`` may hold ``"start"`` (``"random"`` or ``"center"``)."""
-        super().reset(seed=seed)
-        start = self.core.reset_start(options)
-        self._index = self.core.start(self.np_random, start)
-        (self._evaluation,) = self.core.evaluate(self._index[None])
-        self._steps = 0
-        return self._observation(), self.core.info(self._index, self._evaluation, False, 0)
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """Move the design; returns (obs (6 or 8,) float32, reward, False, False, info)."""
-        if self._index is None or self._evaluation is None:
-            raise ResetNeeded("call reset() before step()")
-        index, invalid = self.core.grid.move(self._index[None], self.core.deltas(action, 1))
-        (evaluation,) = self.core.evaluate(index)
-        reward = self.config.reward_scale * (evaluation.potential - self._evaluation.potential)
-        self._index, self._evaluation = index[0], evaluation
-        self._steps += 1
-        info = self.core.info(self._index, evaluation, bool(invalid[0]), self._steps)
-        return self._observation(), float(reward), False, False, info
-
-    def _observation(self) -> np.ndarray:
-        return self.core.observe(self._index[None], [self._evaluation])[0]
-
-    def render(self) -> str | None:
-        """The current design as a text line when ``render_mode="ansi"``, else None."""
-        if self.render_mode is None or self._index is None:
-            return None
-        return self.core.render(self._index, self._evaluation)
+    config_class = NanogapConfig
+    core_class = NanogapCore
 
     def resonance(self) -> thz.Resonance:
         """Resonance (max |t|) of the current design in ``resonance_window`` around f0, on demand (slow)."""
         if self._index is None:
             raise ResetNeeded("call reset() before resonance()")
         return self.core.resonance(self._index)
-
-    @property
-    def design(self) -> dict[str, Any] | None:
-        """``thz.LoopArray`` keyword arguments of the current design (SI), None before reset."""
-        return None if self._index is None else self.core.grid.design(self._index)
 
 
 class NanogapLoopContinuousEnv(NanogapLoopEnv):
@@ -816,175 +546,28 @@ class NanogapLoopContinuousEnv(NanogapLoopEnv):
     continuous: ClassVar[bool] = True
 
 
-class NanogapLoopVectorEnv(_CoreStatistics, VectorEnv):
-    """``num_envs`` nanogap-loop design episodes evaluated in one model call per step.
+class NanogapLoopVectorEnv(GridVectorEnv):
+    """``num_envs`` nanogap-loop design episodes evaluated in one ``thz.spectra`` call per step.
 
-    Same spaces, rewards and starting states as :class:`NanogapLoopEnv`; ``single_*_space``
-    equal the single environment's and ``observation_space``/``action_space`` are batched.
-    Episodes are truncated after ``max_episode_steps`` steps each and never terminate.
+    Same spaces, rewards and starting states as :class:`NanogapLoopEnv`; the stepping, autoreset
+    (next-step by default, ``autoreset_mode=AutoresetMode.SAME_STEP`` for stable-baselines3) and
+    seeding rules are those of :class:`envs._common.GridVectorEnv`: ``reset(seed=s)`` seeds
+    sub-environment i with s + i, so it follows ``NanogapLoopEnv`` reset with the same seed.
+    Observations are (num_envs, 6 or 8) float32; ``infos["design"]`` is a dict of (num_envs,)
+    arrays, one per ``thz.LoopArray`` field.
 
-    Autoreset is next-step (``AutoresetMode.NEXT_STEP``, the default): the step after an
-    episode ends ignores that sub-environment's action, draws a new starting design from its own
-    generator and returns the reset observation with reward 0 and terminated = truncated = False.
-    With ``autoreset_mode=AutoresetMode.SAME_STEP`` (what stable-baselines3 expects) the step that
-    ends an episode already returns the reset observation, the final one in ``infos["final_obs"]``
-    (mask ``infos["_final_obs"]``) and the final info in ``infos["final_info"]``.
-
-    Seeding: ``reset(seed=s)`` seeds sub-environment i with s + i, ``reset(seed=[s0, s1, …])``
-    with s_i, so sub-environment i follows ``NanogapLoopEnv`` reset with the same seed.
-
-    Returns per step: observations (num_envs, 6 or 8) float32, rewards (num_envs,) float64,
-    terminations and truncations (num_envs,) bool, and infos in the Gymnasium vector
-    convention: each single-environment key holds a (num_envs,) array with a boolean mask
-    under ``"_" + key``; ``infos["design"]`` is a dict of such arrays, one per
-    ``thz.LoopArray`` field. The cache and best design are shared by all sub-environments.
-
-    Args:
-        num_envs: number of sub-environments, ≥ 1.
-        config, overrides: as :class:`NanogapLoopEnv`.
-        max_episode_steps: steps per episode, ≥ 1 (``make_vec`` passes the registered 128).
-        render_mode: None or ``"ansi"`` (a tuple of text lines).
-        autoreset_mode: ``AutoresetMode.NEXT_STEP`` (default) or ``AutoresetMode.SAME_STEP``.
+    Arguments are those of :class:`envs._common.GridVectorEnv` (``num_envs``, ``config`` and
+    ``overrides`` as :class:`NanogapLoopEnv`, ``max_episode_steps``, ``render_mode``, ``autoreset_mode``).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {
-        "render_modes": ["ansi"],
-        "render_fps": 4,
-        **({"autoreset_mode": AutoresetMode.NEXT_STEP} if AutoresetMode is not None else {}),
-    }
-    continuous: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        num_envs: int = 1,
-        config: Mapping[str, Any] | NanogapConfig | None = None,
-        max_episode_steps: int = 128,
-        render_mode: str | None = None,
-        autoreset_mode: Any = None,
-        **overrides: Any,
-    ) -> None:
-        modes = (None,) if AutoresetMode is None else (None, AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
-        if autoreset_mode not in modes:
-            raise ValueError(f"autoreset_mode must be AutoresetMode.NEXT_STEP or SAME_STEP; got {autoreset_mode!r}")
-        self.same_step = AutoresetMode is not None and autoreset_mode == AutoresetMode.SAME_STEP
-        if self.same_step:
-            self.metadata = {**self.metadata, "autoreset_mode": AutoresetMode.SAME_STEP}
-        for name, value in (("num_envs", num_envs), ("max_episode_steps", max_episode_steps)):
-            if not (_is_int(value) and value >= 1):
-                raise ValueError(f"{name} must be an integer >= 1; got {name}={value!r}")
-        self.config = NanogapConfig.from_mapping(config, **overrides)
-        _check_render_mode(render_mode, self.metadata)
-        self.render_mode = render_mode
-        self.num_envs = int(num_envs)
-        self.max_episode_steps = int(max_episode_steps)
-        self.core = NanogapCore(self.config, self.continuous)
-        self.single_action_space = self.core.action_space
-        self.single_observation_space = self.core.observation_space
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self._rngs: list[np.random.Generator] | None = None
-        self._index: np.ndarray | None = None
-        self._evaluations: list[Evaluation] = []
-        self._steps = np.zeros(self.num_envs, dtype=np.int64)
-        self._prev_done = np.zeros(self.num_envs, dtype=np.bool_)
-        self._start = self.config.start
-
-    def _seed(self, seed: int | Sequence[int | None] | None) -> None:
-        if seed is None:
-            if self._rngs is None:
-                self._rngs = [seeding.np_random()[0] for _ in range(self.num_envs)]
-            return
-        if _is_int(seed):
-            super().reset(seed=int(seed))
-            seeds: list[int | None] = [int(seed) + i for i in range(self.num_envs)]
-        elif (
-            isinstance(seed, Sequence)
-            and len(seed) == self.num_envs
-            and all(s is None or (_is_int(s) and s >= 0) for s in seed)
-        ):
-            seeds = [None if s is None else int(s) for s in seed]
-        else:
-            raise ValueError(f"seed must be None, an int or a list of {self.num_envs} ints or None; got seed={seed!r}")
-        self._rngs = [seeding.np_random(s)[0] for s in seeds]
-
-    def reset(
-        self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Reset every sub-environment; ``options`` may hold ``"start"`` (kept for autoresets)."""
-        self._seed(seed)
-        self._start = self.core.reset_start(options)
-        self._index = np.stack([self.core.start(rng, self._start) for rng in self._rngs])
-        self._evaluations = self.core.evaluate(self._index)
-        self._steps[:] = 0
-        self._prev_done[:] = False
-        invalid = np.zeros(self.num_envs, dtype=np.bool_)
-        return self.core.observe(self._index, self._evaluations), self._infos(invalid)
-
-    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """Step every sub-environment (next-step autoreset of those whose episode ended)."""
-        if self._index is None:
-            raise ResetNeeded("call reset() before step()")
-        done = self._prev_done
-        delta = self.core.deltas(actions, self.num_envs)
-        delta[done] = 0
-        index, invalid = self.core.grid.move(self._index, delta)
-        for i in np.flatnonzero(done):
-            index[i] = self.core.start(self._rngs[i], self._start)
-        invalid[done] = False
-        evaluations = self.core.evaluate(index)
-        rewards = self.config.reward_scale * np.array(
-            [new.potential - old.potential for new, old in zip(evaluations, self._evaluations)]
-        )
-        rewards[done] = 0.0
-        self._steps += 1
-        self._steps[done] = 0
-        terminations = np.zeros(self.num_envs, dtype=np.bool_)
-        truncations = self._steps >= self.max_episode_steps
-        self._prev_done = terminations | truncations
-        self._index, self._evaluations = index, evaluations
-        observations = self.core.observe(index, evaluations)
-        infos = self._infos(invalid)
-        if self.same_step and self._prev_done.any():
-            observations, infos = self._reset_finished(observations, infos)
-        return observations, rewards, terminations, truncations, infos
-
-    def _reset_finished(self, observations: np.ndarray, infos: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
-        """Same-step autoreset: restart finished sub-environments now, keeping their final obs/info."""
-        done = np.flatnonzero(self._prev_done)
-        final_obs = np.array(observations)
-        final_info = infos
-        for i in done:
-            self._index[i] = self.core.start(self._rngs[i], self._start)
-        fresh = self.core.evaluate(self._index[done])
-        for i, evaluation in zip(done, fresh):
-            self._evaluations[i] = evaluation
-        self._steps[done] = 0
-        self._prev_done[:] = False
-        observations = self.core.observe(self._index, self._evaluations)
-        infos = self._infos(np.zeros(self.num_envs, dtype=np.bool_))
-        infos["final_obs"], infos["_final_obs"] = final_obs, np.zeros(self.num_envs, dtype=np.bool_)
-        infos["_final_obs"][done] = True
-        infos["final_info"], infos["_final_info"] = final_info, infos["_final_obs"].copy()
-        return observations, infos
-
-    def _infos(self, invalid: np.ndarray) -> dict[str, Any]:
-        infos: dict[str, Any] = {}
-        for i in range(self.num_envs):
-            info = self.core.info(self._index[i], self._evaluations[i], bool(invalid[i]), int(self._steps[i]))
-            infos = self._add_info(infos, info, i)
-        return infos
-
-    def render(self) -> tuple[str, ...] | None:
-        """One text line per sub-environment when ``render_mode="ansi"``, else None."""
-        if self.render_mode is None or self._index is None:
-            return None
-        return tuple(self.core.render(index, ev) for index, ev in zip(self._index, self._evaluations))
+    config_class = NanogapConfig
+    core_class = NanogapCore
 
     def resonance(self, env_index: int) -> thz.Resonance:
         """Resonance of sub-environment ``env_index``'s current design, on demand (slow)."""
         if self._index is None:
             raise ResetNeeded("call reset() before resonance()")
-        if not (_is_int(env_index) and 0 <= env_index < self.num_envs):
+        if not (is_int(env_index) and 0 <= env_index < self.num_envs):
             raise ValueError(f"env_index must be an integer in [0, {self.num_envs}); got env_index={env_index!r}")
         return self.core.resonance(self._index[env_index])
 

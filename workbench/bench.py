@@ -128,7 +128,12 @@ def sample_cavities(n: int, n_masses: int = 0, seed: int = 0) -> acoustic.Cavity
 
 
 def bench_acoustic(
-    n_designs: int = 16, n_freqs: int = 128, n_reference: int = 32, n_modes: int = 12, repeats: int = 3
+    n_designs: int = 16,
+    n_freqs: int = 128,
+    n_reference: int = 32,
+    n_modes: int = 12,
+    repeats: int = 3,
+    env_vector_steps: int = 2,
 ) -> dict:
     """Frequency points/s of the depth-exact plate–cavity model: NumPy reference vs the Numba batch kernel.
 
@@ -137,7 +142,8 @@ def bench_acoustic(
     ``n_designs`` designs × ``n_freqs`` frequencies (20–400 Hz) in one ``acoustic.responses`` call
     (the RL workload); the reference evaluates the first ``n_reference`` of the same points (design
     0 first, at most ``n_freqs`` frequencies). Compilation happens before timing; each figure is the best of its repeats (the
-    reference: of two). The relative difference is over the points both paths evaluated.
+    reference: of two). The relative difference is over the points both paths evaluated. ``env`` holds
+    :func:`bench_acoustic_env` with ``n_designs`` sub-environments and ``env_vector_steps`` vector steps.
     """
     freqs = np.linspace(20.0, 400.0, n_freqs)
     ref_freqs = freqs[: min(n_reference, n_freqs)]
@@ -172,7 +178,8 @@ def bench_acoustic(
         "cases": cases,
         "goals_points_per_s_2_cores": {"no_masses": 10_000, "4_masses": 2_000},
         # hooks for figures measured elsewhere: fill these in when the env and the FE reference exist
-        "to_be_added": {"env_steps_per_s": None, "fe_seconds_per_frequency": None},
+        "env": bench_acoustic_env(n_designs, env_vector_steps),
+        "to_be_added": {"fe_seconds_per_frequency": None},
         "machine": machine(),
         "design_sampler": " ".join(sample_cavities.__doc__.split("\n\n")[1].split()),
     }
@@ -188,6 +195,27 @@ def _env_steps_per_s(venv: gym.vector.VectorEnv, vector_steps: int, seed: int) -
     for action in actions[1:]:
         venv.step(action)
     return vector_steps * venv.num_envs / (time.perf_counter() - start)
+
+
+def bench_acoustic_env(num_envs: int = 16, vector_steps: int = 2, seed: int = 0) -> dict:
+    """Env steps/s of the quiet objective: ``workbench/PlateCavity-v0`` with its default config, cache off.
+
+    One env step = one design evaluated over the whole band (601 frequencies, 20–400 Hz, 8×8 plate
+    × 8×8 transverse modes, four point masses); the native vector env evaluates ``num_envs`` of them
+    in one ``acoustic.responses`` call per vector step, under uniformly random actions.
+    """
+    venv = gym.make_vec(
+        "workbench/PlateCavity-v0", num_envs=num_envs, vectorization_mode="vector_entry_point", cache_size=0
+    )
+    core = venv.unwrapped.core
+    return {
+        "objective": "quiet",
+        "num_envs": num_envs,
+        "vector_steps": vector_steps,
+        "band_points": len(core.freqs),
+        "modes": [core.config.n_plate, core.config.n_transverse],
+        "env_steps_per_s": _env_steps_per_s(venv, vector_steps, seed),
+    }
 
 
 def bench_search(steps: int = 50_000, num_envs: int = 16, vector_steps: int = 1_000, seed: int = 0) -> dict:

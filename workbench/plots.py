@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from analytic import thz  # noqa: E402
+from analytic import acoustic, thz  # noqa: E402
 
 
 def plot_thz_spectrum(array: thz.LoopArray, spec: thz.Spectrum, path: str | Path, title: str | None = None) -> Path:
@@ -53,6 +53,38 @@ def plot_learning_curve(metrics_csv: str | Path, path: str | Path) -> Path:
         twin = ax.twinx()
         twin.plot(data["iteration"], data["mean_reward"], color="tab:blue", alpha=0.6, label="mean reward")
         twin.set_ylabel("mean reward per step", color="tab:blue")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_acoustic_response(
+    response: acoustic.Response,
+    path: str | Path,
+    band: tuple[float, float],
+    f1: float | None = None,
+    target: float | None = None,
+    title: str | None = None,
+) -> Path:
+    """L_p,avg versus frequency (log axis) of one plate-backed cavity, ``band`` (Hz) shaded, as PNG at ``path``.
+
+    ``f1`` (Hz) marks the first coupled natural frequency and ``target`` (Hz) a tuning target.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    ax.axvspan(*band, color="0.92", zorder=0, label=f"objective band {band[0]:g}–{band[1]:g} Hz")
+    ax.plot(response.freqs, response.lp_avg, color="tab:blue", lw=1.0, label="L_p,avg")
+    if f1 is not None:
+        ax.axvline(f1, color="tab:red", ls="--", lw=0.8, label=f"f1 = {f1:.2f} Hz")
+    if target is not None:
+        ax.axvline(target, color="tab:green", ls=":", lw=1.2, label=f"target {target:g} Hz")
+    ax.set_xscale("log")
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("L_p,avg (dB re 20 µPa), cavity average")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

@@ -1,8 +1,8 @@
 """Inverse design searches with a run folder per search: Double DQN, SB3 agents and baselines.
 
 ``search(SearchConfig(...))`` is the documented Python entry point and ``resume(run_dir)``
-continues a killed search from its last checkpoint; ``workbench search thz`` is a thin layer over
-both. One iteration = one evaluated design (a vector step of n envs counts n) together with the
+continues a killed search from its last checkpoint; ``workbench search thz|acoustic`` is a thin layer
+over both. One iteration = one evaluated design (a vector step of n envs counts n) together with the
 learning updates made for it; the black-box baselines spend the same unit.
 """
 
@@ -35,6 +35,7 @@ import envs  # noqa: F401  (registers the environments)
 from analytic import thz
 from envs.nanogap import DesignGrid, NanogapConfig
 
+from ._acoustic_family import ACOUSTIC_FAMILY
 from .agents import DoubleDQN, GymnasiumVecEnv
 from .agents.baselines import BASELINES, Budget, check_options, run_baseline
 from .plots import plot_learning_curve, plot_thz_spectrum
@@ -62,6 +63,7 @@ class Family:
     Attributes:
         env_ids: registered ids of the discrete-action and the continuous-action env.
         default_target: Hz, the target frequency when the config leaves it out.
+        default_objective: the env objective when the config leaves it out.
         validate: raises ``ValueError`` for an env config mapping that no env would accept.
         report: ``(cfg, run_dir, best_design) → (best, spectrum)``: re-evaluates the best design
             with the reference path, writes the family's plot(s) into ``run_dir`` and returns the
@@ -70,6 +72,7 @@ class Family:
 
     env_ids: tuple[str, str]
     default_target: float
+    default_objective: str
     validate: Callable[[dict[str, Any]], None]
     report: Callable[[SearchConfig, Path, dict[str, Any]], tuple[dict[str, Any], Any]]
 
@@ -88,11 +91,13 @@ class SearchConfig:
     """Settings of one search; resolved once and saved as ``config.json`` in the run folder.
 
     Attributes:
-        kind: physics family, ``"thz"`` (nanogap-loop arrays, the default) or another name of
-            :data:`FAMILIES`.
-        objective: env objective, e.g. ``"field_enhancement"`` or ``"filter"`` for THz.
-        target_frequency: Hz; None → the family's default (0.2 THz for THz), resolved at
-            construction.
+        kind: physics family, ``"thz"`` (nanogap-loop arrays, the default), ``"acoustic"``
+            (plate-backed cavities) or another name of :data:`FAMILIES`.
+        objective: env objective, e.g. ``"field_enhancement"`` or ``"filter"`` for THz, ``"quiet"``
+            or ``"tune"`` for acoustic; None → the family's default (``"field_enhancement"``,
+            ``"quiet"``), resolved at construction.
+        target_frequency: Hz; None → the family's default (0.2 THz for THz, 60 Hz for acoustic),
+            resolved at construction.
         steps: iterations (evaluated designs): the budget of every agent.
         seed: seeds the env starts, exploration, network initialisation and the baselines.
         agent: ``"ddqn"`` (default), a baseline ``"random"``, ``"de"``, ``"cmaes"``, ``"tpe"``
@@ -111,12 +116,13 @@ class SearchConfig:
         checkpoint_every: iterations between checkpoints of RL agents (model, replay buffer,
             best design, counters), from which :func:`resume` continues.
         progress: show the rich progress bar (on stderr).
-        runs_root, name: the run folder is ``runs_root/name`` (default ``thz-<time>-s<seed>``).
-        env: extra env config keys (for THz, ``NanogapConfig`` keys: bounds, materials, ...).
+        runs_root, name: the run folder is ``runs_root/name`` (default ``<kind>-<time>-s<seed>``).
+        env: extra env config keys (for THz, ``NanogapConfig`` keys: bounds, materials, ...; for
+            acoustic, ``PlateCavityConfig`` keys: grids, mass budget, band, mode counts, ...).
     """
 
     kind: str = "thz"
-    objective: str = "field_enhancement"
+    objective: str | None = None
     target_frequency: float | None = None
     steps: int = 200_000
     seed: int = 0
@@ -145,6 +151,8 @@ class SearchConfig:
             raise ValueError(f"kind must be one of {', '.join(FAMILIES)}; got kind={self.kind!r}")
         if self.target_frequency is None:
             object.__setattr__(self, "target_frequency", FAMILIES[self.kind].default_target)
+        if self.objective is None:
+            object.__setattr__(self, "objective", FAMILIES[self.kind].default_objective)
         if self.agent not in AGENTS:
             raise ValueError(f"agent must be one of {', '.join(AGENTS)}; got agent={self.agent!r}")
         for name in (
@@ -229,10 +237,13 @@ class SearchResult:
         run_dir: the run folder.
         config: the resolved settings.
         best_value: objective of the best design found during the search.
-        best_design: its env design mapping (THz: ``thz.LoopArray`` keyword arguments, SI units).
+        best_design: its env design mapping (THz: ``thz.LoopArray`` keyword arguments, SI units;
+            acoustic: see ``envs.plate_cavity.cavity_from_design``).
         best: the ``best.json`` content: the design re-evaluated with the reference path (THz:
-            ``fe_avg``, ``t_abs``, ``resonance_hz``).
-        spectrum: the best design's spectrum (THz: ``thz.Spectrum`` around the target).
+            ``fe_avg``, ``t_abs``, ``resonance_hz``; acoustic: ``lp_band_db``, ``f1_hz``,
+            ``total_mass_kg``, ...).
+        spectrum: the best design's spectrum (THz: ``thz.Spectrum`` around the target) or
+            response (acoustic: ``acoustic.Response`` over the band).
         iterations: iterations of the whole run (also across a resume).
         iterations_per_s: iterations of this session ÷ the wall time of its search loop.
         startup_s: time before the loop (env and agent construction, compilation, loading).
@@ -411,10 +422,11 @@ def _new_model(cfg: SearchConfig, venv: gym.vector.VectorEnv) -> BaseAlgorithm:
 
 
 def search(cfg: SearchConfig) -> SearchResult:
-    """Run a search over nanogap-loop designs and write its run folder.
+    """Run a search over the designs of ``cfg.kind``'s environments and write its run folder.
 
-    The folder holds ``config.json``, ``metrics.csv``, TensorBoard events, ``best.json``,
-    ``spectrum.png`` (best design) and ``learning_curve.png``; RL agents also keep
+    The folder holds ``config.json``, ``metrics.csv``, TensorBoard events, ``best.json``, the
+    family's plot of the best design (THz ``spectrum.png``, acoustic ``response.png``) and
+    ``learning_curve.png``; RL agents also keep
     ``checkpoint.json`` pointing at ``checkpoints/<iteration>/`` (model, replay buffer, search
     state), written every ``checkpoint_every`` iterations and at the end. Every evaluated design
     counts towards the best, not only episode ends.
@@ -579,10 +591,12 @@ register_family(
     Family(
         env_ids=("workbench/NanogapLoop-v0", "workbench/NanogapLoopContinuous-v0"),
         default_target=0.2e12,
+        default_objective="field_enhancement",
         validate=_thz_validate,
         report=_thz_report,
     ),
 )
+register_family("acoustic", Family(**ACOUSTIC_FAMILY))
 
 
 __all__ = [

@@ -5,17 +5,18 @@ from __future__ import annotations
 import functools
 import math
 import re
-import subprocess
-import sys
-import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
+from env_checks import (
+    assert_env_checkers_pass,
+    assert_made_in_a_fresh_interpreter,
+    assert_make_vec_matches_the_single_env,
+    assert_vector_env_follows_single_envs,
+)
 from hypothesis import given
 from hypothesis import strategies as st
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs  # noqa: F401  (registers the ids)
 from analytic import thz
@@ -57,26 +58,11 @@ def tight_env() -> NanogapLoopEnv:
 
 @pytest.mark.parametrize("env_id", [DISCRETE, CONTINUOUS])
 def test_gymnasium_and_sb3_env_checkers_pass(env_id):
-    env = gym.make(env_id)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        check_env(env.unwrapped)
-        sb3_check_env(env.unwrapped)
+    assert_env_checkers_pass(gym.make(env_id).unwrapped)
 
 
 def test_make_works_in_a_fresh_interpreter():
-    code = (
-        "import gymnasium as gym\n"
-        "for name in ('NanogapLoop-v0', 'NanogapLoopContinuous-v0'):\n"
-        "    env = gym.make('envs:workbench/' + name)\n"
-        "    obs, info = env.reset(seed=0)\n"
-        "    assert env.observation_space.contains(obs) and env.spec.max_episode_steps == 128\n"
-        "    env.step(env.action_space.sample())\n"
-        "print('ok')\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
+    assert_made_in_a_fresh_interpreter(("NanogapLoop-v0", "NanogapLoopContinuous-v0"), (8,))
 
 
 def test_episode_is_truncated_by_the_registered_time_limit():
@@ -88,48 +74,17 @@ def test_episode_is_truncated_by_the_registered_time_limit():
 
 @pytest.mark.parametrize("env_id", [DISCRETE, CONTINUOUS])
 def test_make_vec_uses_the_vector_entry_point_with_the_single_spaces(env_id):
-    vec = gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point")
-    single = gym.make(env_id)
-    assert isinstance(vec.unwrapped, NanogapLoopVectorEnv)
-    assert vec.unwrapped.max_episode_steps == 128
-    assert vec.metadata["autoreset_mode"] == gym.vector.AutoresetMode.NEXT_STEP
-    assert vec.single_observation_space == single.observation_space
-    assert vec.single_action_space == single.action_space
-    obs, infos = vec.reset(seed=1)
-    assert vec.observation_space.contains(obs)
-    obs, rewards, terminations, truncations, infos = vec.step(vec.action_space.sample())
-    assert vec.observation_space.contains(obs)
-    assert rewards.shape == terminations.shape == truncations.shape == (4,)
-    for key in ("fe_avg", "t_abs", "invalid_move", "objective"):
-        assert infos[key].shape == (4,) and infos[f"_{key}"].all()
+    keys = ("fe_avg", "t_abs", "invalid_move", "objective")
+    vec, infos = assert_make_vec_matches_the_single_env(env_id, NanogapLoopVectorEnv, 4, keys)
     for i in range(4):
         design = {name: column[i] for name, column in infos["design"].items() if not name.startswith("_")}
         assert_valid_design(design, vec.unwrapped.config)
 
 
 def test_vector_env_matches_single_envs_including_next_step_autoreset():
-    seeds, steps = [5, 6], 2
-    vec = gym.make_vec(DISCRETE, num_envs=2, max_episode_steps=steps)
-    singles = [NanogapLoopEnv() for _ in seeds]
-    obs, infos = vec.reset(seed=seeds)
-    expected = [env.reset(seed=s)[0] for env, s in zip(singles, seeds)]
-    np.testing.assert_array_equal(obs, expected)
+    vec = gym.make_vec(DISCRETE, num_envs=2, max_episode_steps=2)
     actions = np.array([[1, 10], [3, 6], [0, 0], [9, 2], [5, 7]])
-    for t, action in enumerate(actions):
-        obs, rewards, terminations, truncations, infos = vec.step(action)
-        assert not terminations.any()
-        if t == steps:  # the step after truncation: reset observations, reward 0, no flags
-            expected = [env.reset()[0] for env in singles]
-            np.testing.assert_array_equal(obs, expected)
-            np.testing.assert_array_equal(rewards, 0.0)
-            assert not truncations.any() and not infos["invalid_move"].any()
-            continue
-        results = [env.step(a) for env, a in zip(singles, action)]
-        np.testing.assert_array_equal(obs, [r[0] for r in results])
-        np.testing.assert_allclose(rewards, [r[1] for r in results], rtol=0, atol=1e-12)
-        np.testing.assert_array_equal(infos["fe_avg"], [r[4]["fe_avg"] for r in results])
-        np.testing.assert_array_equal(infos["invalid_move"], [r[4]["invalid_move"] for r in results])
-        np.testing.assert_array_equal(truncations, t + 1 in (steps, 2 * steps + 1))
+    assert_vector_env_follows_single_envs(vec, [NanogapLoopEnv(), NanogapLoopEnv()], [5, 6], actions, "fe_avg")
 
 
 def test_vector_env_evaluates_the_batch_in_one_model_call(monkeypatch):
