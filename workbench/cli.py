@@ -128,9 +128,14 @@ def _agent_options(options: list[str]) -> dict:
 
 @app.command("search")
 def search_command(
-    family: Annotated[str, typer.Argument(help="Physics family: thz.")],
-    objective: Annotated[str, typer.Option(help="thz: field_enhancement or filter.")] = "field_enhancement",
-    target: Annotated[str | None, typer.Option(help="Target frequency, e.g. 0.2THz (default: the family's).")] = None,
+    family: Annotated[str, typer.Argument(help="Physics family: thz or acoustic.")],
+    objective: Annotated[
+        str | None,
+        typer.Option(help="thz: field_enhancement (default) or filter; acoustic: quiet (default) or tune."),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Target frequency, e.g. 0.2THz or 60Hz (default: the family's).")
+    ] = None,
     steps: Annotated[int, typer.Option(help="Iterations (evaluated designs): the budget of every agent.")] = 200_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     agent: Annotated[
@@ -143,7 +148,7 @@ def search_command(
     log_every: Annotated[int, typer.Option(help="Iterations between metrics.csv rows.")] = 2_000,
     checkpoint_every: Annotated[int, typer.Option(help="Iterations between checkpoints (RL agents).")] = 25_000,
     runs_root: Annotated[Path, typer.Option(help="Parent folder of run folders.")] = Path("runs"),
-    name: Annotated[str | None, typer.Option(help="Run folder name (default thz-<time>-s<seed>).")] = None,
+    name: Annotated[str | None, typer.Option(help="Run folder name (default <family>-<time>-s<seed>).")] = None,
     resume_dir: Annotated[
         Path | None,
         typer.Option("--resume", help="Continue the killed search in this run folder (its config.json rules)."),
@@ -180,25 +185,26 @@ def search_command(
         "iterations": result.iterations,
         "iterations_per_s": result.iterations_per_s,
         "startup_s": result.startup_s,
-        "best": {
-            "objective": result.best_value,
-            **{k: v for k, v in result.best.items() if k not in ("design", "objective")},
-            "design": result.best_design,
-        },
+        "best": result.best,
     }
     if as_json:
         _emit_json(payload)
         return
-    d = result.best_design
-    console.print(
-        f"best FE_avg {result.best['fe_avg']:,.0f} at {result.config.target_frequency / 1e12:g} THz (|t| "
-        f"{result.best['t_abs']:.3f}, resonance {result.best['resonance_hz'] / 1e12:.4f} THz): gap {d['gap'] * 1e9:.0f} nm, "
-        f"thickness {d['thickness'] * 1e9:.0f} nm, sides {d['side_x'] * 1e6:.0f}×{d['side_y'] * 1e6:.0f} µm, periods "
-        f"{d['period_x'] * 1e6:.0f}×{d['period_y'] * 1e6:.0f} µm"
-    )
+    table = Table(title=f"best {result.config.kind} design ({result.config.objective})", show_header=False)
+    for key, value in result.best.items():
+        if key != "design":
+            table.add_row(key, _plain(value))
+    for key, value in result.best_design.items():
+        table.add_row(f"design.{key}", _plain(value))
+    console.print(table)
     console.print(
         f"{result.iterations:,} iterations at {result.iterations_per_s:,.0f} it/s; run folder {result.run_dir}"
     )
+
+
+def _plain(value: object) -> str:
+    """A best.json value as table text: floats to 6 significant digits, other values as they print."""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _write_bench(result: dict, out: Path | None, name: str) -> Path:
@@ -420,15 +426,21 @@ def bench_acoustic(
     designs: Annotated[int, typer.Option(help="Designs per Numba batch call.")] = 16,
     freqs: Annotated[int, typer.Option(help="Frequencies per design (20-400 Hz).")] = 128,
     reference: Annotated[int, typer.Option(help="Points timed with the NumPy reference.")] = 32,
+    env_steps: Annotated[
+        int, typer.Option(help="Vector steps (of --designs envs) timing the PlateCavity-v0 quiet env.")
+    ] = 2,
     out: Annotated[Path | None, typer.Option(help="JSON output file.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Frequency points/s, NumPy reference vs Numba, 3D 12x12 plate x 12x12 transverse modes, 0 and 4 masses."""
+    """Frequency points/s, NumPy reference vs Numba, 3D 12x12 plate x 12x12 transverse modes, 0 and 4 masses;
+    env steps/s of the quiet objective (one step = one design over the whole band)."""
     from .bench import bench_acoustic as run
 
-    if min(designs, freqs, reference) < 1:
-        raise _fail(f"designs, freqs and reference must be >= 1; got {designs}, {freqs}, {reference}")
-    result = run(n_designs=designs, n_freqs=freqs, n_reference=reference)
+    if min(designs, freqs, reference, env_steps) < 1:
+        raise _fail(
+            f"designs, freqs, reference and env-steps must be >= 1; got {designs}, {freqs}, {reference}, {env_steps}"
+        )
+    result = run(n_designs=designs, n_freqs=freqs, n_reference=reference, env_vector_steps=env_steps)
     result["json_path"] = str(_write_bench(result, out, "acoustic"))
     if as_json:
         _emit_json(result)
@@ -445,6 +457,12 @@ def bench_acoustic(
             f"{row['max_relative_difference']:.1e}",
         )
     console.print(table)
+    env = result["env"]
+    console.print(
+        f"PlateCavity-v0 quiet objective: {env['env_steps_per_s']:,.1f} env steps/s ({env['num_envs']} envs, "
+        f"{env['band_points']} frequencies, {env['modes'][0]}x{env['modes'][0]} plate x {env['modes'][1]}x"
+        f"{env['modes'][1]} transverse modes)"
+    )
     console.print(f"JSON: {result['json_path']}")
 
 
@@ -513,9 +531,7 @@ def sweep_run(
 ) -> None:
     """Run a sweep, or resume it: after a crash or kill -9 the same command finishes it.
 
-    Exit codes: 0 all trials done; 1 some trials failed; 2 bad spec, store or option;
-    3 refused (another live `sweep run` owns the sweep); 4 taken over by another run; 5 the
-    executor did not start (Ray); 130 stopped (Ctrl-C or SIGTERM).
+    Exit codes: 0 all trials done; 1 some trials failed; 2 bad spec, store or option; 3 refused (another live `sweep run` owns the sweep); 4 taken over by another run; 5 the executor did not start (Ray); 130 stopped (Ctrl-C or SIGTERM).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -532,7 +548,8 @@ def sweep_run(
     )
     task = progress.add_task("", total=None, detail="")
 
-    def show(status: dict) -> None:
+    def show(status: dict) -> None:  # the bar appears with the first status, after the checks passed
+        progress.start()
         detail = f"running {status['running']}, pending {status['pending']}, failed {status['failed']}"
         progress.update(
             task, description=status["name"], total=status["total"], completed=status["done"], detail=detail
@@ -542,7 +559,7 @@ def sweep_run(
         if address is not None and executor != "ray":
             raise ValueError(f"--address needs --executor ray; got executor={executor!r}")
         parsed = load_spec(spec)
-        with progress:
+        try:
             outcome = run_sweep(
                 parsed,
                 store,
@@ -555,6 +572,8 @@ def sweep_run(
                 on_change=show,
                 log=lambda line: progress.console.print(line, markup=False, highlight=False),
             )
+        finally:
+            progress.stop()
     except SweepBusy as error:
         err.print(f"[red]refused:[/red] {error}", markup=True, highlight=False)
         raise typer.Exit(code=3) from None
