@@ -134,6 +134,7 @@ def bench_acoustic(
     n_modes: int = 12,
     repeats: int = 3,
     env_vector_steps: int = 2,
+    fe_h: float = 0.025,
 ) -> dict:
     """Frequency points/s of the depth-exact plate–cavity model: NumPy reference vs the Numba batch kernel.
 
@@ -143,7 +144,8 @@ def bench_acoustic(
     (the RL workload); the reference evaluates the first ``n_reference`` of the same points (design
     0 first, at most ``n_freqs`` frequencies). Compilation happens before timing; each figure is the best of its repeats (the
     reference: of two). The relative difference is over the points both paths evaluated. ``env`` holds
-    :func:`bench_acoustic_env` with ``n_designs`` sub-environments and ``env_vector_steps`` vector steps.
+    :func:`bench_acoustic_env` with ``n_designs`` sub-environments and ``env_vector_steps`` vector steps;
+    ``finite_element`` holds :func:`bench_acoustic_fe` on an ``fe_h`` grid.
     """
     freqs = np.linspace(20.0, 400.0, n_freqs)
     ref_freqs = freqs[: min(n_reference, n_freqs)]
@@ -177,11 +179,39 @@ def bench_acoustic(
         "band_hz": [20.0, 400.0],
         "cases": cases,
         "goals_points_per_s_2_cores": {"no_masses": 10_000, "4_masses": 2_000},
-        # hooks for figures measured elsewhere: fill these in when the env and the FE reference exist
         "env": bench_acoustic_env(n_designs, env_vector_steps),
-        "to_be_added": {"fe_seconds_per_frequency": None},
+        "finite_element": bench_acoustic_fe(fe_h),
         "machine": machine(),
         "design_sampler": " ".join(sample_cavities.__doc__.split("\n\n")[1].split()),
+    }
+
+
+def bench_acoustic_fe(h: float = 0.025) -> dict:
+    """Time per frequency of the finite-element reference vs the analytic model, same 3D cavity.
+
+    Aluminium 2 mm on 0.5 × 0.4 × 0.3 m, η_s = η_a = 0.01, 1 N point force, grid spacing ``h`` (m);
+    the analytic figure is one design at 128 frequencies with its default (converged) mode counts.
+    BLAS threads are recorded because they change the FE timing by up to 50× on a loaded machine.
+    """
+    from analytic.acoustic import Air, Plate, PlateCavity, PointForce
+    from workbench.reference import fe_time_per_frequency
+
+    cavity = PlateCavity((0.5, 0.4, 0.3), Plate.of("aluminium", 2e-3, loss_factor=0.01), Air(loss_factor=0.01))
+    timing = fe_time_per_frequency(cavity, h=h)
+    freqs = np.linspace(20.0, 400.0, 128)
+    force = PointForce(1.0, (0.155, 0.13))
+    acoustic.response(cavity, freqs[:2], force)  # compile or load the cache before timing
+    analytic_s = _best_time(lambda: acoustic.response(cavity, freqs, force), 3) / freqs.size
+    return {
+        "cavity": "aluminium 2 mm, 0.5 x 0.4 x 0.3 m",
+        "h_m": h,
+        "dofs": timing.dofs,
+        "method": timing.method,
+        "fe_seconds_per_frequency": timing.seconds_per_frequency,
+        "fe_setup_seconds": timing.setup_seconds,
+        "analytic_seconds_per_frequency": analytic_s,
+        "fe_over_analytic": timing.seconds_per_frequency / analytic_s,
+        "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
     }
 
 

@@ -463,6 +463,12 @@ def bench_acoustic(
         f"{env['band_points']} frequencies, {env['modes'][0]}x{env['modes'][0]} plate x {env['modes'][1]}x"
         f"{env['modes'][1]} transverse modes)"
     )
+    fe = result["finite_element"]
+    console.print(
+        f"finite-element reference ({fe['dofs']:,} DoFs, h = {fe['h_m'] * 1e3:g} mm): "
+        f"{fe['fe_seconds_per_frequency'] * 1e3:,.1f} ms per frequency vs analytic "
+        f"{fe['analytic_seconds_per_frequency'] * 1e3:.3f} ms ({fe['fe_over_analytic']:,.0f}×)"
+    )
     console.print(f"JSON: {result['json_path']}")
 
 
