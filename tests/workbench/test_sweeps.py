@@ -109,7 +109,7 @@ def test_spec_expands_the_cartesian_product_with_stable_ids_and_hash(tmp_path):
         ({"seeds": [0, "one"]}, ["seeds[1] must be an integer", "'one'"]),
         ({"targets": ["2 furlongs"]}, ["targets[0]", "'2 furlongs'"]),
         ({"name": "has space"}, ["name must be", "'has space'"]),
-        ({"env": "plasma"}, ["kind", "'plasma'"]),
+        ({"env": "plasma"}, ["env must be one of", "'plasma'"]),
         ({"objective": "loudness"}, ["objective", "'loudness'"]),
         ({"agents": [{"agent": "ppo"}]}, ["agents[0].agent must be one of", "'ppo'"]),
         ({"agents": [{"agent": "ddqn", "lerning_rate": 0.1}]}, ["agents[0].lerning_rate=0.1", "not a SearchConfig"]),
@@ -133,6 +133,14 @@ def test_malformed_specs_are_rejected_naming_file_field_and_value(tmp_path, chan
     for needle in needles:
         assert needle in message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]  # nothing created
+
+
+def test_an_acoustic_spec_takes_the_family_default_objective_and_target(tmp_path):
+    data = {k: v for k, v in spec_data().items() if k not in ("objective", "targets")}
+    spec = load_spec(write_spec(tmp_path / "acoustic.yaml", data | {"env": "acoustic"}))
+    trial = spec.trials()[0]
+    assert (trial.objective, trial.config["kind"]) == ("quiet", "acoustic")
+    assert trial.target == 60.0
 
 
 def test_example_specs_are_valid_and_quick_has_at_least_eight_trials():

@@ -4,8 +4,8 @@ A spec (see ``examples/sweeps/quick.yaml``)::
 
     name: quick                    # sweep name in the store; letters, digits, ._-
     description: free text         # optional, not part of the spec content hash
-    env: thz                       # env kind (SearchConfig.kind once it has one; else only thz)
-    objective: field_enhancement   # one objective or a list
+    env: thz                       # physics family (SearchConfig.kind): thz or acoustic
+    objective: field_enhancement   # one objective or a list; default: the family's
     targets: [0.2THz, 0.3THz]      # target frequencies (unit suffix or Hz); default: the search's
     budgets: [2000]                # evaluation budgets (SearchConfig.steps); one int or a list
     seeds: 3                       # a count (0, 1, 2) or a list of seeds
@@ -34,7 +34,7 @@ import json
 import re
 import types
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
@@ -163,9 +163,7 @@ class SweepSpec:
 
     def trials(self) -> list[Trial]:
         """The cartesian list of trials, in a stable order (see the module docstring)."""
-        search = _search_module()
-        known = {f.name for f in fields(search.SearchConfig)}
-        targets = self.targets or (self._default_target(search.SearchConfig, "kind" in known),)
+        targets = self.targets or (self._default_target(),)
         trials = []
         for objective, target, budget, entry in itertools.product(self.objectives, targets, self.budgets, self.agents):
             grid = {**self.grid, **entry.grid}
@@ -191,10 +189,8 @@ class SweepSpec:
                     }
                     if options:
                         config["agent_options"] = options
-                    if "kind" in known:
-                        config["kind"] = self.env
-                    if "progress" in known:
-                        config["progress"] = False
+                    config["kind"] = self.env
+                    config["progress"] = False
                     key = f"{method}|{objective}|{_frequency_label(target)}|b{budget}|s{seed}"
                     folder = re.sub(r"[^A-Za-z0-9._=,-]+", "_", key.replace("|", "-").replace("[", "-"))
                     trials.append(
@@ -213,9 +209,9 @@ class SweepSpec:
                     )
         return trials
 
-    def _default_target(self, config: type, has_kind: bool) -> float:
+    def _default_target(self) -> float:
         try:
-            return config(**({"kind": self.env} if has_kind else {})).target_frequency
+            return _search_module().SearchConfig(kind=self.env).target_frequency
         except ValueError as error:
             raise SpecError(f"{self.source}: {error} (from env={self.env!r})") from None
 
@@ -263,7 +259,7 @@ class _Parser:
         search = _search_module()
         self.hints = get_type_hints(search.SearchConfig)
         self.settable = sorted(set(self.hints) - set(_SET_BY_SWEEP))
-        self.agents = tuple(getattr(search, "AGENTS", ()))
+        self.agents = search.AGENTS
 
     def fail(self, where: str, must: str, value: Any) -> SpecError:
         return SpecError(f"{self.source}: {where} must be {must}; got {where}={value!r}")
@@ -357,9 +353,13 @@ class _Parser:
             if required not in data:
                 raise SpecError(f"{self.source}: the spec needs a {required!r} key")
         name = self.text("name", data["name"], _NAME)
+        env = self.text("env", data.get("env", "thz"))
+        families = _search_module().FAMILIES
+        if env not in families:
+            raise self.fail("env", f"one of {', '.join(map(repr, families))}", env)
         objectives = tuple(
             self.text(f"objective[{i}]", v)
-            for i, v in enumerate(self.listed("objective", data.get("objective", "field_enhancement")))
+            for i, v in enumerate(self.listed("objective", data.get("objective", families[env].default_objective)))
         )
         targets = tuple(
             self.target(f"targets[{i}]", v)
@@ -392,9 +392,6 @@ class _Parser:
                     f"{self.source}: agents[{i}].label {label!r} repeats agents[{labels.index(label)}]; "
                     f"give each entry a distinct label"
                 )
-        env = self.text("env", data.get("env", "thz"))
-        if "kind" not in self.hints and env != "thz":
-            raise self.fail("env", "'thz' (the only env kind of this version)", env)
         return SweepSpec(
             name=name,
             agents=agents,
