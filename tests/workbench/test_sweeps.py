@@ -42,21 +42,7 @@ def write_spec(path: Path, data: dict) -> Path:
 
 
 def rows(spec) -> list[dict]:
-    return [
-        {
-            "id": t.id,
-            "idx": t.index,
-            "key": t.key,
-            "method": t.method,
-            "objective": t.objective,
-            "target": t.target,
-            "budget": t.budget,
-            "seed": t.seed,
-            "config": t.config,
-            "trial_dir": f"/tmp/never/{t.folder}",
-        }
-        for t in spec.trials()
-    ]
+    return [t.row(Path("/tmp/never")) for t in spec.trials()]
 
 
 def new_store(tmp_path: Path, spec) -> SweepStore:

@@ -299,21 +299,7 @@ def run_sweep(
         raise ValueError(f"stale_after must be >= {3 * HEARTBEAT_S:g} s (3 heartbeats); got stale_after={stale_after}")
     trials = spec.validate()
     sweep_dir = (Path(spec.runs_root) / spec.name).resolve()
-    rows = [
-        {
-            "id": t.id,
-            "idx": t.index,
-            "key": t.key,
-            "method": t.method,
-            "objective": t.objective,
-            "target": t.target,
-            "budget": t.budget,
-            "seed": t.seed,
-            "config": t.config,
-            "trial_dir": str(sweep_dir / t.folder),
-        }
-        for t in trials
-    ]
+    rows = [t.row(sweep_dir) for t in trials]
     with SweepStore(store_url, create=True) as store:
         created = store.register(spec.content(), spec.content_hash(), spec.source, str(sweep_dir), rows)
         driver = _Driver(store, spec.name, executor, stale_after, log)

@@ -112,6 +112,21 @@ class Trial:
     folder: str
     config: dict[str, Any]
 
+    def row(self, sweep_dir: Path) -> dict[str, Any]:
+        """The store's row of this trial, its run folders under ``sweep_dir / folder``."""
+        return {
+            "id": self.id,
+            "idx": self.index,
+            "key": self.key,
+            "method": self.method,
+            "objective": self.objective,
+            "target": self.target,
+            "budget": self.budget,
+            "seed": self.seed,
+            "config": self.config,
+            "trial_dir": str(sweep_dir / self.folder),
+        }
+
 
 @dataclass(frozen=True)
 class SweepSpec:
