@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -467,3 +468,31 @@ def test_kill_9_and_resume_with_ray_loses_and_doubles_nothing(tmp_path, ray_addr
     events = {e["event"] for e in final["events"]}
     assert "interrupted" in events  # Ray ended the dead driver's tasks: their trials went back to pending
     assert events <= {"claimed", "started", "done", "interrupted", "discarded"}
+
+
+def test_a_new_attempt_resumes_an_interrupted_rl_attempt_from_its_checkpoint(tmp_path):
+    from workbench.search import SearchConfig, search
+    from workbench.sweeps.worker import TrialTask, run_search
+
+    config = {"steps": 800, "num_envs": 8, "log_every": 100, "checkpoint_every": 400, "progress": False}
+    first = search(SearchConfig(**config | {"steps": 400}, runs_root=str(tmp_path), name="attempt-1"))
+    # As if the worker of an 800-iteration trial died right after its checkpoint at 400:
+    (first.run_dir / "best.json").unlink()
+    config_json = first.run_dir / "config.json"
+    config_json.write_text(config_json.read_text().replace('"steps": 400', '"steps": 800'))
+    pointer = json.loads((first.run_dir / "checkpoint.json").read_text())
+    state_json = first.run_dir / pointer["path"] / "state.json"
+    state = json.loads(state_json.read_text())
+    state_json.write_text(json.dumps(state | {"config_sha256": hashlib.sha256(config_json.read_bytes()).hexdigest()}))
+    task = TrialTask("s", "t", 2, "token", config, str(tmp_path), 1, run_search)
+    before = (first.run_dir / "metrics.csv").read_text()
+    result = run_search(task)
+    assert result["resumed_from"] == str(first.run_dir) and result["run_dir"] == str(tmp_path / "attempt-2")
+    assert pointer["iterations"] == 400 and result["iterations"] >= 800
+    assert (tmp_path / "attempt-2" / "best.json").is_file()
+    assert (first.run_dir / "metrics.csv").read_text() == before  # the earlier attempt is left as it was
+    resumed_rows = (tmp_path / "attempt-2" / "metrics.csv").read_text().splitlines()
+    kept = [r for r in before.splitlines()[1:] if int(r.split(",")[0]) <= pointer["iterations"]]
+    assert resumed_rows[1 : 1 + len(kept)] == kept
+    fresh = run_search(TrialTask("s", "t", 1, "token", config, str(tmp_path / "other"), 1, run_search))
+    assert fresh["resumed_from"] is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import threading
 import time
@@ -68,15 +69,37 @@ class TrialTask:
         return Path(self.trial_dir) / f"attempt-{self.attempt}"
 
 
+def _interrupted_attempt(task: TrialTask) -> Path | None:
+    """The newest earlier attempt of this trial that left a checkpoint but no result, if any."""
+    earlier = [task.run_dir.parent / f"attempt-{k}" for k in range(task.attempt - 1, 0, -1)]
+    return next((p for p in earlier if (p / "checkpoint.json").is_file() and not (p / "best.json").exists()), None)
+
+
 def run_search(task: TrialTask) -> dict[str, Any]:
-    """The default runner: ``workbench.search.search`` in ``task.run_dir``; returns its summary."""
+    """The default runner: ``workbench.search.search`` in ``task.run_dir``; returns its summary.
+
+    When an earlier attempt of the trial was interrupted after a checkpoint (an RL agent), its
+    folder is copied into this attempt's folder and the search resumes from that checkpoint
+    (``workbench.search.resume``); the earlier folder is left as it was. A copy or checkpoint that
+    cannot be used (e.g. an orphan still rewriting it) falls back to a fresh search.
+    """
     import numba
 
-    from ..search import SearchConfig, search
+    from ..search import SearchConfig, resume, search
 
     numba.set_num_threads(max(1, min(task.threads, numba.config.NUMBA_NUM_THREADS)))
     run_dir = task.run_dir
-    result = search(SearchConfig(**task.config, runs_root=str(run_dir.parent), name=run_dir.name))
+    earlier = _interrupted_attempt(task)
+    result = None
+    if earlier is not None:
+        try:
+            shutil.copytree(earlier, run_dir)
+            result = resume(run_dir)
+        except (OSError, shutil.Error, ValueError):
+            shutil.rmtree(run_dir, ignore_errors=True)
+            earlier = None
+    if result is None:
+        result = search(SearchConfig(**task.config, runs_root=str(run_dir.parent), name=run_dir.name))
     return {
         "best_value": result.best_value,
         "iterations": result.iterations,
@@ -84,6 +107,7 @@ def run_search(task: TrialTask) -> dict[str, Any]:
         "startup_s": result.startup_s,
         "best_design": result.best_design,
         "run_dir": str(result.run_dir),
+        "resumed_from": None if earlier is None else str(earlier),
     }
 
 
