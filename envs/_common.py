@@ -299,7 +299,11 @@ class CoreBase(ABC, Generic[E]):
         self.cache_hits = 0
         self.best_value = -math.inf
         self.best_index: tuple[int, ...] | None = None
-        self.best_design: dict[str, Any] | None = None
+
+    @property
+    def best_design(self) -> dict[str, Any] | None:
+        """The design mapping of ``best_index`` (None before the first evaluation)."""
+        return None if self.best_index is None else self.grid.design(np.array(self.best_index))
 
     @abstractmethod
     def _model(self, index: np.ndarray) -> list[E]:
@@ -339,7 +343,6 @@ class CoreBase(ABC, Generic[E]):
                 if evaluation.objective > self.best_value:
                     self.best_value = evaluation.objective
                     self.best_index = key
-                    self.best_design = self.grid.design(np.array(key))
             while len(self._cache) > self.config.cache_size:
                 self._cache.popitem(last=False)
             found.update(fresh)

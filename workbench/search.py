@@ -264,6 +264,7 @@ class _Metrics:
     """``metrics.csv`` rows (deterministic), TensorBoard scalars and the rich progress bar."""
 
     def __init__(self, run_dir: Path, cfg: SearchConfig, keep_until: int | None) -> None:
+        self.run_dir = run_dir
         path = run_dir / "metrics.csv"
         if keep_until is None:
             with open(path, "w", newline="") as handle:
@@ -296,12 +297,21 @@ class _Metrics:
         rate = (n - self.first) / max(time.perf_counter() - self.started, 1e-9)
         self.progress.update(self.task, completed=n, best=f"{best:,.1f}", rate=f"{rate:,.0f}")
 
-    def row(self, row: dict[str, Any]) -> None:
+    def row(self, n: int, venv, mean_reward: float | str = "", epsilon: float | str = "") -> None:
+        """Write the ``metrics.csv`` row of iteration ``n`` (empty reward/ε for baselines)."""
+        row = {
+            "iteration": n,
+            "best_objective": venv.best_value,
+            "mean_reward": mean_reward,
+            "epsilon": epsilon,
+            "evaluations": venv.evaluations,
+            "cache_hits": venv.cache_hits,
+        }
         self.writer.writerow(row)
         self.handle.flush()  # rows are few (every log_every iterations); readers see them at once
-        self.logger.record("charts/best_objective", row["best_objective"])
-        if row["mean_reward"] != "":
-            self.logger.record("charts/mean_reward", row["mean_reward"])
+        self.logger.record("charts/best_objective", venv.best_value)
+        if mean_reward != "":
+            self.logger.record("charts/mean_reward", mean_reward)
 
     def close(self) -> None:
         self.handle.close()
@@ -324,17 +334,8 @@ class _Tracker(BaseCallback):
         self.metrics.show(n, self.venv.best_value)
         if n >= self.next_log or n >= self.cfg.steps:
             self.next_log += self.cfg.log_every
-            rate = getattr(self.model, "exploration_rate", None)
-            self.metrics.row(
-                {
-                    "iteration": n,
-                    "best_objective": self.venv.best_value,
-                    "mean_reward": float(np.mean(self.rewards)),
-                    "epsilon": "" if rate is None else rate,
-                    "evaluations": self.venv.evaluations,
-                    "cache_hits": self.venv.cache_hits,
-                }
-            )
+            rate = getattr(self.model, "exploration_rate", "")  # off-policy Q-learning agents only
+            self.metrics.row(n, self.venv, float(np.mean(self.rewards)), rate)
             self.rewards.clear()
         if n >= self.next_checkpoint and n < self.cfg.steps:
             self.next_checkpoint += self.cfg.checkpoint_every
@@ -343,16 +344,14 @@ class _Tracker(BaseCallback):
 
     def save(self) -> None:
         """Write a checkpoint: model, replay buffer and search state, then point ``checkpoint.json`` at it."""
-        self.metrics.handle.flush()
-        _save_checkpoint(self.metrics, self.model, self.venv, self.num_timesteps, self.next_log, self.rewards)
+        _save_checkpoint(self.metrics.run_dir, self.model, self.venv, self.num_timesteps, self.next_log, self.rewards)
 
 
 def _config_hash(run_dir: Path) -> str:
     return hashlib.sha256((run_dir / "config.json").read_bytes()).hexdigest()
 
 
-def _save_checkpoint(metrics: _Metrics, model: BaseAlgorithm, venv, n: int, next_log: int, rewards: list) -> None:
-    run_dir = Path(metrics.handle.name).parent
+def _save_checkpoint(run_dir: Path, model: BaseAlgorithm, venv, n: int, next_log: int, rewards: list) -> None:
     folder = run_dir / "checkpoints" / f"{n:012d}"
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / "model.zip")
@@ -508,7 +507,6 @@ def _restore_model(cfg: SearchConfig, venv: gym.vector.VectorEnv, state: dict) -
         )
     core = venv.core
     core.best_value, core.best_index = state["best_value"], tuple(state["best_index"])
-    core.best_design = core.grid.design(np.array(core.best_index))
     core.evaluations, core.cache_hits = state["evaluations"], state["cache_hits"]
     return model
 
@@ -544,8 +542,7 @@ def _run_baseline(cfg: SearchConfig, venv, metrics: _Metrics) -> int:
     def report(n: int) -> None:
         metrics.show(n, venv.best_value)
         if n % cfg.log_every == 0 or n == cfg.steps:
-            row = {"iteration": n, "best_objective": venv.best_value, "mean_reward": "", "epsilon": ""}
-            metrics.row({**row, "evaluations": venv.evaluations, "cache_hits": venv.cache_hits})
+            metrics.row(n, venv)
             metrics.logger.dump(n)
 
     box = Budget(venv.core, cfg.steps, report, cfg.log_every)
