@@ -4,8 +4,13 @@ A family module supplies three pieces and gets Gymnasium environments from them:
 
 - a frozen config dataclass derived from :class:`GridConfig` (mapping constructor, common keys);
 - a design grid derived from :class:`GridBase` (``valid``, ``center``, ``repair``, ``design``);
-- a core derived from :class:`CoreBase` (``_model``: one batched physics call for the designs
-  missing from the LRU cache; ``observe``, ``info``, ``render``).
+- a core derived from :class:`CoreBase`, built as ``core_class(config, continuous, model=model)``
+  (``_model``: one call of the injected physics model for the designs missing from the LRU cache,
+  scored by the objective; ``observe``, ``info``, ``render``).
+
+Every environment takes ``model=`` as a constructor keyword (not a config key, so configs stay
+plain JSON): any object honouring the family's protocol in ``analytic`` (``thz.SpectraModel``,
+``acoustic.CavityModel``), such as a learned surrogate; None means the family's analytic model.
 
 :class:`GridEnv` (single) and :class:`GridVectorEnv` (native vector env, next-step or same-step
 autoreset) are generic over them; a family subclasses both and sets ``config_class`` and
@@ -131,6 +136,19 @@ def last(mask: np.ndarray) -> int | None:
     """Index of the last True of a 1-D mask, None if there is none."""
     hits = np.flatnonzero(mask)
     return int(hits[-1]) if hits.size else None
+
+
+def check_model(model: Any, protocol: type, default: Any) -> Any:
+    """``model`` if it honours ``protocol`` (a runtime-checkable Protocol), ``default`` for None, else ValueError."""
+    if model is None:
+        return default
+    if not isinstance(model, protocol):
+        methods = ", ".join(name for name in vars(protocol) if not name.startswith("_"))
+        raise ValueError(
+            f"model must honour {protocol.__module__.split('._')[0]}.{protocol.__name__} (methods: {methods}); "
+            f"got model={model!r}"
+        )
+    return model
 
 
 # --------------------------------------------------------------------------- config
@@ -305,6 +323,35 @@ class CoreBase(ABC, Generic[E]):
         """The design mapping of ``best_index`` (None before the first evaluation)."""
         return None if self.best_index is None else self.grid.design(np.array(self.best_index))
 
+    def state(self) -> dict[str, Any]:
+        """The search statistics as a JSON-ready mapping (for checkpoints): best value and index, counters."""
+        return {
+            "best_value": self.best_value,
+            "best_index": None if self.best_index is None else list(self.best_index),
+            "evaluations": self.evaluations,
+            "cache_hits": self.cache_hits,
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Set the statistics from a :meth:`state` mapping (the cache stays as it is).
+
+        Raises:
+            ValueError: a key is missing, or the best index is not a valid design of this grid.
+        """
+        missing = sorted({"best_value", "best_index", "evaluations", "cache_hits"} - set(state))
+        if missing:
+            raise ValueError(f"a core state needs the keys {', '.join(missing)}; got keys {sorted(state)}")
+        index = state["best_index"]
+        if index is not None:
+            row = np.asarray(index, dtype=np.int64)
+            if row.shape != (self.grid.dim,) or not self.grid.valid(row[None])[0]:
+                raise ValueError(f"best_index must be a valid design index of {self.grid.dim} ints; got {index!r}")
+            index = tuple(int(k) for k in row)
+        self.best_value = float(state["best_value"])
+        self.best_index = index
+        self.evaluations = integer_at_least("evaluations", state["evaluations"], 0)
+        self.cache_hits = integer_at_least("cache_hits", state["cache_hits"], 0)
+
     @abstractmethod
     def _model(self, index: np.ndarray) -> list[E]:
         """Evaluate (n, d) valid indices, all distinct and uncached, in one batched physics call."""
@@ -402,13 +449,13 @@ class CoreOwner:
     continuous: ClassVar[bool] = False
 
     def _build_core(
-        self, config: Mapping[str, Any] | GridConfig | None, render_mode: str | None, overrides: dict
+        self, config: Mapping[str, Any] | GridConfig | None, render_mode: str | None, model: Any, overrides: dict
     ) -> None:
         """Set ``config`` (merged with ``overrides``), ``render_mode`` and the ``core``; raise ValueError on bad input."""
         self.config = self.config_class.from_mapping(config, **overrides)
         check_render_mode(render_mode, self.metadata)
         self.render_mode = render_mode
-        self.core = self.core_class(self.config, self.continuous)
+        self.core = self.core_class(self.config, self.continuous, model=model)
 
     @property
     def evaluations(self) -> int:
@@ -443,7 +490,8 @@ class GridEnv(CoreOwner, gym.Env[np.ndarray, Any]):
     """One design episode on a grid: each step moves the design and scores it with the core.
 
     Subclasses set ``config_class`` (a :class:`GridConfig` subclass), ``core_class`` (called as
-    ``core_class(config, continuous)``) and ``continuous``, and carry the family's documentation.
+    ``core_class(config, continuous, model=model)``) and ``continuous``, and carry the family's
+    documentation.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
@@ -452,9 +500,10 @@ class GridEnv(CoreOwner, gym.Env[np.ndarray, Any]):
         self,
         config: Mapping[str, Any] | GridConfig | None = None,
         render_mode: str | None = None,
+        model: Any = None,
         **overrides: Any,
     ) -> None:
-        self._build_core(config, render_mode, overrides)
+        self._build_core(config, render_mode, model, overrides)
         self.action_space = self.core.action_space
         self.observation_space = self.core.observation_space
         self._index: np.ndarray | None = None
@@ -528,6 +577,7 @@ class GridVectorEnv(CoreOwner, VectorEnv):
         max_episode_steps: steps per episode, ≥ 1 (``make_vec`` passes the registered value).
         render_mode: None or ``"ansi"`` (a tuple of text lines).
         autoreset_mode: ``AutoresetMode.NEXT_STEP`` (default) or ``AutoresetMode.SAME_STEP``.
+        model: the family's physics model (see the module docstring); None → the analytic model.
     """
 
     metadata: ClassVar[dict[str, Any]] = {
@@ -543,6 +593,7 @@ class GridVectorEnv(CoreOwner, VectorEnv):
         max_episode_steps: int = 128,
         render_mode: str | None = None,
         autoreset_mode: Any = None,
+        model: Any = None,
         **overrides: Any,
     ) -> None:
         modes = (None,) if AutoresetMode is None else (None, AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
@@ -553,7 +604,7 @@ class GridVectorEnv(CoreOwner, VectorEnv):
             self.metadata = {**self.metadata, "autoreset_mode": AutoresetMode.SAME_STEP}
         self.num_envs = integer_at_least("num_envs", num_envs, 1)
         self.max_episode_steps = integer_at_least("max_episode_steps", max_episode_steps, 1)
-        self._build_core(config, render_mode, overrides)
+        self._build_core(config, render_mode, model, overrides)
         self.single_action_space = self.core.action_space
         self.single_observation_space = self.core.observation_space
         self.action_space = batch_space(self.single_action_space, self.num_envs)

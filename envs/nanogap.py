@@ -28,6 +28,7 @@ from ._common import (
     GridConfig,
     GridEnv,
     GridVectorEnv,
+    check_model,
     first,
     flag,
     grid_range,
@@ -60,8 +61,6 @@ DESIGN_PARAMETERS = ("side_x", "side_y", "period_x", "period_y", "gap", "thickne
 OBJECTIVES = ("field_enhancement", "filter")
 """Values accepted by ``NanogapConfig.objective``."""
 
-_GEOMETRY_FIELDS = ("gap", "thickness", "side_x", "side_y", "period_x", "period_y")
-_MATERIAL_FIELDS = ("eps_gap", "eps_substrate", "eps_superstrate")
 _COLUMN = {name: i for i, name in enumerate(DESIGN_PARAMETERS)}
 _AXES = (("side_x", "period_x"), ("side_y", "period_y"))
 _FE_DECADES = 5.0
@@ -110,10 +109,10 @@ class NanogapConfig(GridConfig):
     observe_fe: bool = True
     resonance_every: int = 0
     resonance_window: tuple[float, float] = (0.5, 2.0)
-    eps_gap: complex = 9.0
-    eps_substrate: complex = 3.8
-    eps_superstrate: complex = 1.0
-    metal: thz.Drude | str = "gold"
+    eps_gap: complex = thz.Materials.eps_gap
+    eps_substrate: complex = thz.Materials.eps_substrate
+    eps_superstrate: complex = thz.Materials.eps_superstrate
+    metal: thz.Drude | str = thz.Materials.metal
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -139,10 +138,7 @@ class NanogapConfig(GridConfig):
         one_of("objective", self.objective, OBJECTIVES)
         self._set("observe_fe", flag("observe_fe", self.observe_fe))
         self._set("resonance_every", integer_at_least("resonance_every", self.resonance_every, 0))
-        # thz.LoopArray validates materials with messages naming the field; any valid geometry will do.
-        thz.LoopArray(
-            1.0, 1.0, 2.0, 2.0, 3.0, 3.0, **{name: getattr(self, name) for name in (*_MATERIAL_FIELDS, "metal")}
-        )
+        thz.Materials.of(self)  # validates the materials with messages naming the field
 
     @property
     def n_max(self) -> float:
@@ -280,9 +276,8 @@ class DesignGrid(GridBase):
     def design(self, index: np.ndarray) -> dict[str, Any]:
         """(6,) index → keyword arguments of ``thz.LoopArray`` (SI floats and the materials)."""
         si = self.lengths(index)
-        design: dict[str, Any] = {name: float(si[_COLUMN[name]]) for name in _GEOMETRY_FIELDS}
-        design.update({name: getattr(self.config, name) for name in (*_MATERIAL_FIELDS, "metal")})
-        return design
+        design: dict[str, Any] = {name: float(si[_COLUMN[name]]) for name in thz.GEOMETRY_FIELDS}
+        return design | {name: getattr(self.config, name) for name in thz.MATERIAL_FIELDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,12 +302,15 @@ class Evaluation:
 class NanogapCore(CoreBase[Evaluation]):
     """Grid, physics, LRU cache, best design, observations and infos shared by every environment.
 
-    One ``thz.spectra`` call per :meth:`evaluate` of designs missing from the cache; the cache,
+    One ``model.spectra`` call per :meth:`evaluate` of designs missing from the cache; the cache,
     best tracking and action parsing are those of :class:`envs._common.CoreBase`.
 
     Args:
         config: validated settings.
         continuous: Box(-1, 1, (6,)) relative moves instead of Discrete(12) single steps.
+        model: the physics, any ``thz.SpectraModel`` (a surrogate, say); None → ``thz.ModalModel()``,
+            the Numba modal expansion. Every objective reads its numbers from this model; only
+            ``resonance_hz`` (``resonance_every``) and :meth:`resonance` use the modal expansion.
 
     Attributes:
         evaluations: designs evaluated by the model so far.
@@ -322,8 +320,10 @@ class NanogapCore(CoreBase[Evaluation]):
         best_design: ``thz.LoopArray`` keyword arguments of that design (None before).
     """
 
-    def __init__(self, config: NanogapConfig, continuous: bool) -> None:
+    def __init__(self, config: NanogapConfig, continuous: bool, model: thz.SpectraModel | None = None) -> None:
         super().__init__(config, DesignGrid(config), continuous, 8 if config.observe_fe else 6)
+        self.model: thz.SpectraModel = check_model(model, thz.SpectraModel, thz.ModalModel())
+        self.materials = thz.Materials.of(config)
         f0 = config.target_frequency
         if config.objective == "filter":
             half_width = 1.0 / (2.0 * config.q_target)
@@ -335,10 +335,9 @@ class NanogapCore(CoreBase[Evaluation]):
         cfg = self.config
         si = self.grid.lengths(index)
         batch = thz.LoopArrayBatch(
-            **{name: si[:, _COLUMN[name]] for name in _GEOMETRY_FIELDS},
-            **{name: getattr(cfg, name) for name in (*_MATERIAL_FIELDS, "metal")},
+            **{name: si[:, _COLUMN[name]] for name in thz.GEOMETRY_FIELDS}, **self.materials.as_dict()
         )
-        response = thz.spectra(batch, self.freqs)
+        response = self.model.spectra(batch, self.freqs)
         fe, t_abs, transmittance = response.fe_avg[:, 0], response.t_abs[:, 0], response.transmittance
         if cfg.objective == "filter":
             w_peak, w_q = cfg.filter_weights
@@ -453,7 +452,9 @@ class NanogapLoopEnv(GridEnv):
 
     ``config`` (a mapping or :class:`NanogapConfig`) and keyword ``overrides`` are merged into a
     :class:`NanogapConfig` (see it for every key); unknown keys or invalid values raise
-    ``ValueError``. ``render_mode`` is None or ``"ansi"`` (a text line).
+    ``ValueError``. ``render_mode`` is None or ``"ansi"`` (a text line). ``model`` (keyword, not
+    a config key) is the physics: any ``thz.SpectraModel`` (a surrogate, say); None (default)
+    is ``thz.ModalModel()``, the Numba modal expansion.
 
     ```python
     import gymnasium as gym
@@ -479,7 +480,7 @@ class NanogapLoopEnv(GridEnv):
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version; the ``model`` keyword added later, with no change of behaviour.
     """
 
     config_class = NanogapConfig
@@ -557,7 +558,8 @@ class NanogapLoopVectorEnv(GridVectorEnv):
     arrays, one per ``thz.LoopArray`` field.
 
     Arguments are those of :class:`envs._common.GridVectorEnv` (``num_envs``, ``config`` and
-    ``overrides`` as :class:`NanogapLoopEnv`, ``max_episode_steps``, ``render_mode``, ``autoreset_mode``).
+    ``overrides`` as :class:`NanogapLoopEnv`, ``max_episode_steps``, ``render_mode``, ``autoreset_mode``,
+    ``model``).
     """
 
     config_class = NanogapConfig

@@ -46,10 +46,10 @@ def thz_spectrum(
     period: Annotated[str, typer.Option(help="Lattice period Λ_x (and Λ_y unless --period-y), e.g. 200um.")],
     side_y: Annotated[str | None, typer.Option(help="Loop side l_y.")] = None,
     period_y: Annotated[str | None, typer.Option(help="Period Λ_y.")] = None,
-    metal: Annotated[str, typer.Option(help="gold, silver, copper, aluminium or pec.")] = "gold",
-    eps_gap: Annotated[float, typer.Option(help="Gap permittivity.")] = 9.0,
-    eps_substrate: Annotated[float, typer.Option(help="Substrate permittivity.")] = 3.8,
-    eps_superstrate: Annotated[float, typer.Option(help="Superstrate permittivity.")] = 1.0,
+    metal: Annotated[str, typer.Option(help="gold, silver, copper, aluminium or pec.")] = thz.Materials.metal,
+    eps_gap: Annotated[float, typer.Option(help="Gap permittivity.")] = thz.Materials.eps_gap,
+    eps_substrate: Annotated[float, typer.Option(help="Substrate permittivity.")] = thz.Materials.eps_substrate,
+    eps_superstrate: Annotated[float, typer.Option(help="Superstrate permittivity.")] = thz.Materials.eps_superstrate,
     fmin: Annotated[str, typer.Option(help="Lowest frequency, e.g. 0.05THz.")] = "0.05THz",
     fmax: Annotated[str, typer.Option(help="Highest frequency, e.g. 1THz.")] = "1THz",
     points: Annotated[int, typer.Option(help="Number of frequencies.")] = 256,
@@ -83,7 +83,7 @@ def thz_spectrum(
     elapsed = time.perf_counter() - start
     peak = int(np.argmax(spec.fe_avg))
     payload = {
-        "array": {k: getattr(array, k) for k in ("gap", "thickness", "side_x", "side_y", "period_x", "period_y")}
+        "array": {k: getattr(array, k) for k in thz.GEOMETRY_FIELDS}
         | {"metal": metal, "eps_gap": eps_gap, "eps_substrate": eps_substrate, "eps_superstrate": eps_superstrate},
         "resonance": {"frequency_hz": res.frequency, "t_abs": res.t_abs, "fe_avg": res.fe_avg, "fe_peak": res.fe_peak},
         "max_fe_avg": {"frequency_hz": float(grid[peak]), "fe_avg": float(spec.fe_avg[peak])},
@@ -128,7 +128,7 @@ def _agent_options(options: list[str]) -> dict:
 
 @app.command("search")
 def search_command(
-    family: Annotated[str, typer.Argument(help="Physics family: thz or acoustic.")],
+    family: Annotated[str, typer.Argument(help="Physics family: thz, acoustic or toy (a closed-form test objective).")],
     objective: Annotated[
         str | None,
         typer.Option(help="thz: field_enhancement (default) or filter; acoustic: quiet (default) or tune."),
@@ -373,7 +373,7 @@ def acoustic_response(
         | {"loss_plate": loss_plate, "loss_air": loss_air},
         "band_hz": [f_lo, f_hi],
         "points": points,
-        "lp_band_db": 10 * np.log10(band_ms / 2 / acoustic.P_REF**2),
+        "lp_band_db": float(acoustic.sound_level(band_ms)),
         "lp_mean_db": float(np.mean(res.lp_avg)),
         "energy_mean_db_re_1j": float(np.mean(10 * np.log10(res.energy))),
         "peak": {"frequency_hz": float(grid[peak]), "lp_avg_db": float(res.lp_avg[peak])},
@@ -386,7 +386,9 @@ def acoustic_response(
         "elapsed_s": elapsed,
     }
     if plot is not None:
-        payload["plot"] = str(_plot_acoustic_response(res, plot))
+        from .plots import plot_acoustic_response
+
+        payload["plot"] = str(plot_acoustic_response(res, plot, (f_lo, f_hi)))
     if as_json:
         _emit_json(payload)
         return
@@ -401,24 +403,6 @@ def acoustic_response(
         table.add_row("plot", payload["plot"])
     table.add_row("computed in", f"{elapsed * 1e3:.1f} ms")
     console.print(table)
-
-
-def _plot_acoustic_response(res: acoustic.Response, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.plot(res.freqs, res.lp_avg)
-    ax.set_xlabel("frequency (Hz)")
-    ax.set_ylabel("L_p,avg (dB re 20 µPa)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 @bench_app.command("acoustic")

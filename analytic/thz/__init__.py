@@ -12,16 +12,22 @@ Example:
     0.13
 """
 
-from ._materials import C0, METALS, Drude, LoopArray
-from ._model import LoopArrayBatch, Resonance, Spectrum, resonance, spectra, spectrum
+from ._materials import C0, MATERIAL_FIELDS, METALS, Drude, LoopArray, Materials
+from ._model import GEOMETRY_FIELDS, LoopArrayBatch, Resonance, Spectrum, resonance, spectra, spectrum
+from ._protocol import ModalModel, SpectraModel
 
 __all__ = [
     "C0",
+    "GEOMETRY_FIELDS",
+    "MATERIAL_FIELDS",
     "METALS",
     "Drude",
     "LoopArray",
     "LoopArrayBatch",
+    "Materials",
+    "ModalModel",
     "Resonance",
+    "SpectraModel",
     "Spectrum",
     "resonance",
     "spectra",

@@ -9,12 +9,6 @@ import re
 import gymnasium as gym
 import numpy as np
 import pytest
-from env_checks import (
-    assert_env_checkers_pass,
-    assert_made_in_a_fresh_interpreter,
-    assert_make_vec_matches_the_single_env,
-    assert_vector_env_follows_single_envs,
-)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,45 +50,11 @@ def tight_env() -> NanogapLoopEnv:
     return NanogapLoopEnv(TIGHT)
 
 
-@pytest.mark.parametrize("env_id", [DISCRETE, CONTINUOUS])
-def test_gymnasium_and_sb3_env_checkers_pass(env_id):
-    assert_env_checkers_pass(gym.make(env_id).unwrapped)
-
-
-def test_make_works_in_a_fresh_interpreter():
-    assert_made_in_a_fresh_interpreter(("NanogapLoop-v0", "NanogapLoopContinuous-v0"), (8,))
-
-
 def test_episode_is_truncated_by_the_registered_time_limit():
     env = gym.make(DISCRETE, max_episode_steps=3)
     env.reset(seed=0)
     flags = [env.step(0)[2:4] for _ in range(3)]
     assert flags == [(False, False), (False, False), (False, True)]
-
-
-@pytest.mark.parametrize("env_id", [DISCRETE, CONTINUOUS])
-def test_make_vec_uses_the_vector_entry_point_with_the_single_spaces(env_id):
-    keys = ("fe_avg", "t_abs", "invalid_move", "objective")
-    vec, infos = assert_make_vec_matches_the_single_env(env_id, NanogapLoopVectorEnv, 4, keys)
-    for i in range(4):
-        design = {name: column[i] for name, column in infos["design"].items() if not name.startswith("_")}
-        assert_valid_design(design, vec.unwrapped.config)
-
-
-def test_vector_env_matches_single_envs_including_next_step_autoreset():
-    vec = gym.make_vec(DISCRETE, num_envs=2, max_episode_steps=2)
-    actions = np.array([[1, 10], [3, 6], [0, 0], [9, 2], [5, 7]])
-    assert_vector_env_follows_single_envs(vec, [NanogapLoopEnv(), NanogapLoopEnv()], [5, 6], actions, "fe_avg")
-
-
-def test_vector_env_evaluates_the_batch_in_one_model_call(monkeypatch):
-    vec = NanogapLoopVectorEnv(num_envs=3)
-    vec.reset(seed=0)
-    calls = []
-    spectra = thz.spectra
-    monkeypatch.setattr(thz, "spectra", lambda *a, **k: calls.append(len(a[0])) or spectra(*a, **k))
-    vec.step(np.array([1, 3, 5]))
-    assert calls == [3]
 
 
 @pytest.mark.parametrize(
@@ -132,12 +92,6 @@ def test_unknown_key_lists_the_valid_keys_and_target_error_gives_the_bound():
         NanogapLoopVectorEnv(num_envs=0)
 
 
-def test_config_mapping_and_overrides_merge_with_overrides_winning():
-    env = NanogapLoopEnv({"target_frequency": 0.3e12, "objective": "filter"}, target_frequency=0.25e12)
-    assert env.config.target_frequency == 0.25e12 and env.config.objective == "filter"
-    assert NanogapLoopEnv(env.config).config == env.config
-
-
 @given(actions=st.lists(st.integers(0, 11), min_size=1, max_size=25), seed=st.integers(0, 2**16))
 def test_random_action_sequences_only_visit_valid_designs(actions, seed):
     env = tight_env()
@@ -160,38 +114,6 @@ def test_invalid_moves_occur_and_keep_the_design():
         obs, reward, _, _, info = env.step(1)
     assert info["invalid_move"] and reward == 0.0
     assert info["design"]["side_x"] + env.config.margin == pytest.approx(info["design"]["period_x"])
-
-
-def test_same_seed_gives_the_same_trajectory():
-    def rollout(seed: int) -> list:
-        env = NanogapLoopContinuousEnv()
-        env.action_space.seed(seed)
-        obs, _ = env.reset(seed=seed)
-        trajectory = [obs]
-        for _ in range(5):
-            obs, reward, *_ = env.step(env.action_space.sample())
-            trajectory += [obs, reward]
-        return trajectory
-
-    first, second = rollout(3), rollout(3)
-    for a, b in zip(first, second):
-        np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(first[0], rollout(4)[0])
-
-
-def test_cache_counts_hits_and_reverted_moves_cost_no_evaluation():
-    env = NanogapLoopEnv(start="center")
-    env.reset(seed=2)
-    assert (env.evaluations, env.cache_hits) == (1, 0)
-    _, up, *_ = env.step(np.int64(9))  # gap +1 step
-    _, down, *_ = env.step(np.array(8))  # gap −1 step: back to the start design
-    assert (env.evaluations, env.cache_hits) == (2, 1)
-    assert up == pytest.approx(-down)
-    small = NanogapLoopEnv(start="center", cache_size=1)
-    small.reset(seed=2)
-    small.step(9)
-    small.step(8)
-    assert (small.evaluations, small.cache_hits) == (3, 0)
 
 
 def test_info_is_fresh_and_rebuilds_the_design_with_the_model_values():

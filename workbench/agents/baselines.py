@@ -32,9 +32,6 @@ import numpy as np
 import optuna
 from scipy import optimize
 
-BASELINES = ("random", "de", "cmaes", "tpe")
-"""Names of the black-box baselines (``SearchConfig.agent``)."""
-
 
 class _Grid(Protocol):
     low: np.ndarray

@@ -17,7 +17,7 @@ A spec (see ``examples/sweeps/quick.yaml``)::
       - agent: ddqn                # a SearchConfig.agent name
         label: ddqn                # method name in the report (default: the agent name)
         num_envs: 8                # any other key: a SearchConfig field
-        grid: {learning_rate: [1.0e-3, 3.0e-4]}   # per-agent grid; "options.<key>" grids options
+        grid: {options.learning_rate: [1.0e-3, 3.0e-4]}   # per-agent grid; "options.<key>" grids options
       - agent: de
         options: {popsize: 10}     # SearchConfig.agent_options
 
@@ -40,6 +40,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
+from ..agents import AGENTS
 from ..units import parse_quantity
 
 _TOP_KEYS = (
@@ -226,7 +227,7 @@ class SweepSpec:
 
     def _default_target(self) -> float:
         try:
-            return _search_module().SearchConfig(kind=self.env).target_frequency
+            return _config_class()(kind=self.env).target_frequency
         except ValueError as error:
             raise SpecError(f"{self.source}: {error} (from env={self.env!r})") from None
 
@@ -235,7 +236,7 @@ class SweepSpec:
 
         Returns the trials. Raises SpecError naming the file, the trial and the SearchConfig error.
         """
-        search = _search_module()
+        config_class = _config_class()
         trials = self.trials()
         folders: dict[str, str] = {}
         for trial in trials:
@@ -246,7 +247,7 @@ class SweepSpec:
                 )
             folders[trial.folder] = trial.key
             try:
-                search.SearchConfig(**trial.config, runs_root=self.runs_root, name="attempt-1")
+                config_class(**trial.config, runs_root=self.runs_root, name="attempt-1")
             except (TypeError, ValueError) as error:
                 raise SpecError(f"{self.source}: {error} (in trial {trial.key})") from None
         return trials
@@ -260,10 +261,10 @@ def _frequency_label(hz: float) -> str:
     return f"{hz:g}Hz"
 
 
-def _search_module() -> types.ModuleType:
-    from .. import search  # heavy (torch, SB3): imported only where trials are built
+def _config_class() -> type:
+    from ..search.config import SearchConfig  # imports the families (envs, Numba): only where specs are read
 
-    return search
+    return SearchConfig
 
 
 class _Parser:
@@ -271,10 +272,9 @@ class _Parser:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        search = _search_module()
-        self.hints = get_type_hints(search.SearchConfig)
+        self.hints = get_type_hints(_config_class())
         self.settable = sorted(set(self.hints) - set(_SET_BY_SWEEP))
-        self.agents = search.AGENTS
+        self.agents = AGENTS
 
     def fail(self, where: str, must: str, value: Any) -> SpecError:
         return SpecError(f"{self.source}: {where} must be {must}; got {where}={value!r}")
@@ -369,12 +369,13 @@ class _Parser:
                 raise SpecError(f"{self.source}: the spec needs a {required!r} key")
         name = self.text("name", data["name"], _NAME)
         env = self.text("env", data.get("env", "thz"))
-        families = _search_module().FAMILIES
-        if env not in families:
-            raise self.fail("env", f"one of {', '.join(map(repr, families))}", env)
+        from ..families import FAMILIES  # envs and Numba: imported only when a spec is parsed
+
+        if env not in FAMILIES:
+            raise self.fail("env", f"one of {', '.join(map(repr, FAMILIES))}", env)
         objectives = tuple(
             self.text(f"objective[{i}]", v)
-            for i, v in enumerate(self.listed("objective", data.get("objective", families[env].default_objective)))
+            for i, v in enumerate(self.listed("objective", data.get("objective", FAMILIES[env].default_objective)))
         )
         targets = tuple(
             self.target(f"targets[{i}]", v)
