@@ -565,6 +565,11 @@ class GridVectorEnv(CoreOwner, VectorEnv):
     Seeding: ``reset(seed=s)`` seeds sub-environment i with s + i, ``reset(seed=[s0, s1, …])``
     with s_i, so sub-environment i follows the single env's reset with the same seed.
 
+    Budgets: setting ``active = k`` (0 ≤ k < num_envs) makes the following steps move and
+    evaluate only sub-environments 0 … k − 1; the others keep their design and step counter and
+    return their last observation with reward 0 and no flags. A search uses it to spend an
+    evaluation budget exactly on its last vector step; None (the default) steps all of them.
+
     Returns per step: observations (num_envs, observation size) float32, rewards (num_envs,)
     float64, terminations and truncations (num_envs,) bool, and infos in the Gymnasium vector
     convention: each single-environment key holds a (num_envs,) array with a boolean mask under
@@ -615,6 +620,7 @@ class GridVectorEnv(CoreOwner, VectorEnv):
         self._steps = np.zeros(self.num_envs, dtype=np.int64)
         self._prev_done = np.zeros(self.num_envs, dtype=np.bool_)
         self._start = self.config.start
+        self.active: int | None = None
 
     def _seed(self, seed: int | Sequence[int | None] | None) -> None:
         if seed is None:
@@ -651,23 +657,29 @@ class GridVectorEnv(CoreOwner, VectorEnv):
         """Step every sub-environment (next-step autoreset of those whose episode ended)."""
         if self._index is None:
             raise ResetNeeded("call reset() before step()")
-        done = self._prev_done
+        frozen = np.zeros(self.num_envs, dtype=np.bool_)
+        if self.active is not None:
+            frozen[integer_at_least("active", self.active, 0) :] = True
+        done = self._prev_done & ~frozen
         delta = self.core.deltas(actions, self.num_envs)
-        delta[done] = 0
+        delta[done | frozen] = 0
         index, invalid = self.core.grid.move(self._index, delta)
         for i in np.flatnonzero(done):
             index[i] = self.core.start(self._rngs[i], self._start)
-        invalid[done] = False
-        evaluations = self.core.evaluate(index)
+        invalid[done | frozen] = False
+        live = np.flatnonzero(~frozen)
+        evaluations = list(self._evaluations)
+        for i, evaluation in zip(live, self.core.evaluate(index[live])):
+            evaluations[i] = evaluation
         rewards = self.config.reward_scale * np.array(
             [new.potential - old.potential for new, old in zip(evaluations, self._evaluations)]
         )
-        rewards[done] = 0.0
-        self._steps += 1
+        rewards[done | frozen] = 0.0
+        self._steps[~frozen] += 1
         self._steps[done] = 0
         terminations = np.zeros(self.num_envs, dtype=np.bool_)
-        truncations = self._steps >= self.max_episode_steps
-        self._prev_done = terminations | truncations
+        truncations = (self._steps >= self.max_episode_steps) & ~frozen
+        self._prev_done = (terminations | truncations) | (self._prev_done & frozen)
         self._index, self._evaluations = index, evaluations
         observations = self.core.observe(index, evaluations)
         infos = self._infos(invalid)

@@ -113,6 +113,34 @@ def thz_spectrum(
     console.print(table)
 
 
+def _check_resume_options(
+    ctx: typer.Context, run_dir: Path, family: str, options: list[str], config_class: type
+) -> None:
+    """Refuse command-line options that disagree with the saved ``config.json`` of the run to resume."""
+    path = run_dir / "config.json"
+    if not path.is_file():
+        return  # resume() names what is missing
+    saved = config_class.from_json(path.read_text(), str(path))
+    given: dict[str, tuple[str, object, object]] = {"family": ("FAMILY", family, saved.kind)}
+    fields = {"objective": "objective", "steps": "steps", "seed": "seed", "agent": "agent", "num_envs": "num_envs"}
+    fields |= {"log_every": "log_every", "checkpoint_every": "checkpoint_every", "name": "name"}
+    typed = {name for name in ctx.params if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}
+    for param, field in fields.items():
+        if param in typed:
+            given[param] = (f"--{param.replace('_', '-')}", ctx.params[param], getattr(saved, field))
+    if "target" in typed:
+        target = parse_quantity(ctx.params["target"], "frequency", "target")
+        given["target"] = ("--target", target, saved.target_frequency)
+    for key, value in _agent_options(options).items():
+        given[f"option {key}"] = (f"--option {key}", value, saved.agent_options.get(key))
+    for flag, value, stored in given.values():
+        if value != stored:
+            raise ValueError(
+                f"--resume continues the saved search; {flag} {value!r} conflicts with {stored!r} in {path}: drop the "
+                "option, or start a new search without --resume"
+            )
+
+
 def _agent_options(options: list[str]) -> dict:
     parsed = {}
     for item in options:
@@ -128,6 +156,7 @@ def _agent_options(options: list[str]) -> dict:
 
 @app.command("search")
 def search_command(
+    ctx: typer.Context,
     family: Annotated[str, typer.Argument(help="Physics family: thz, acoustic or toy (a closed-form test objective).")],
     objective: Annotated[
         str | None,
@@ -156,9 +185,13 @@ def search_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Inverse design (Double DQN by default); writes runs/<name>/ and prints the best design."""
-    from .search import SearchConfig, resume, search
+    started = time.perf_counter()
+    from .search import SearchConfig, resume, search  # torch and stable-baselines3: seconds on a cold start
 
+    import_s = time.perf_counter() - started
     try:
+        if resume_dir is not None:
+            _check_resume_options(ctx, resume_dir, family, option or [], SearchConfig)
         if resume_dir is None:
             cfg = SearchConfig(
                 kind=family,
@@ -185,6 +218,7 @@ def search_command(
         "iterations": result.iterations,
         "iterations_per_s": result.iterations_per_s,
         "startup_s": result.startup_s,
+        "import_s": import_s,
         "best": result.best,
     }
     if as_json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -45,7 +46,7 @@ def test_search_writes_the_run_folder_and_is_reproducible(tmp_path):
     array = thz.LoopArray(**best["design"])
     assert best["fe_avg"] == pytest.approx(thz.spectrum(array, [0.2e12]).fe_avg[0], rel=1e-8)
     assert first.best_value == pytest.approx(best["fe_avg"], rel=1e-8)
-    assert first.iterations >= 800
+    assert first.iterations == 800 and int(_rows(first.run_dir)[-1]["iteration"]) == 800
 
 
 @pytest.mark.parametrize("agent", ["random", "de", "cmaes", "tpe"])
@@ -80,7 +81,7 @@ def test_sb3_algorithm_by_name_runs_within_the_budget(tmp_path):
     result = search(
         SearchConfig(kind="toy", agent="sb3:PPO", agent_options={"n_steps": 32}, **SMALL, runs_root=str(tmp_path))
     )
-    assert 800 <= result.iterations < 800 + SMALL["num_envs"]
+    assert result.iterations == 800  # 100 vector steps of 8: the budget, exactly
     assert result.best["value"] == pytest.approx(result.best_value, rel=1e-12)
 
 
@@ -218,3 +219,50 @@ def test_bad_search_settings_are_rejected_before_any_work(kwargs, message, tmp_p
     with pytest.raises(ValueError, match=message):
         SearchConfig(runs_root=str(tmp_path), **kwargs)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("agent", ["ddqn", "sb3:PPO", "random"])
+def test_every_agent_spends_exactly_its_budget_and_tensorboard_has_every_metrics_row(agent, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    options = {"n_steps": 16} if agent == "sb3:PPO" else {}
+    cfg = SearchConfig(
+        kind="toy", agent=agent, agent_options=options, steps=1000, num_envs=16, log_every=250, progress=False
+    )
+    result = search(dataclasses.replace(cfg, runs_root=str(tmp_path)))
+    assert result.iterations == 1000  # 62 vector steps of 16, then one trimmed to 8
+    rows = [int(r["iteration"]) for r in _rows(result.run_dir)]
+    assert rows[-1] == 1000 and len(rows) == 4  # RL rows fall on the first vector step at or past a multiple
+    assert all(0 <= row - 250 * (k + 1) < 16 for k, row in enumerate(rows))
+    events = EventAccumulator(str(result.run_dir)).Reload()
+    assert [e.step for e in events.Scalars("charts/best_objective")] == rows
+
+
+def test_default_run_folders_of_searches_started_together_differ_and_a_taken_name_is_refused(tmp_path):
+    cfg = SearchConfig(kind="toy", agent="random", steps=20, log_every=20, progress=False, runs_root=str(tmp_path))
+    folders = {search(cfg).run_dir for _ in range(3)}  # within a second or two: same time stamp
+    assert len(folders) == 3
+    taken = dataclasses.replace(cfg, name=next(iter(folders)).name)
+    with pytest.raises(ValueError, match="exists; choose another name"):
+        search(taken)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["thz"], ["toy", "--steps", "5000"], ["toy", "--agent", "random"], ["toy", "--option", "gamma=0.5"]],
+    ids=["family", "steps", "agent", "option"],
+)
+def test_cli_resume_refuses_options_that_conflict_with_the_saved_config(tmp_path, args):
+    run_dir = _unfinished_run(tmp_path)
+    before = _snapshot(run_dir)
+    out = subprocess.run(_cli("search", *args, "--resume", str(run_dir)), capture_output=True, text=True)
+    assert out.returncode == 2 and "conflicts with" in out.stderr and "--resume" in out.stderr
+    assert _snapshot(run_dir) == before
+
+
+def test_resume_rejects_a_pointer_that_disagrees_with_its_state(tmp_path):
+    run_dir = _unfinished_run(tmp_path)
+    pointer = json.loads((run_dir / "checkpoint.json").read_text())
+    (run_dir / "checkpoint.json").write_text(json.dumps(pointer | {"iterations": pointer["iterations"] - 8}))
+    with pytest.raises(ValueError, match="inconsistent"):
+        resume(run_dir)

@@ -74,10 +74,11 @@ def dead_process() -> Process:
 
 
 def test_spec_expands_the_cartesian_product_with_stable_ids_and_hash(tmp_path):
-    data = spec_data(targets=["0.2THz", 3e11], budgets=[200, 300], grid={"options.gamma": [0.9, 0.99]})
+    agents = [DDQN | {"grid": {"options.gamma": [0.9, 0.99]}}, {"agent": "random"}]
+    data = spec_data(targets=["0.2THz", 3e11], budgets=[200, 300], agents=agents)
     spec = parse_spec(data, "a.yaml")
     trials = spec.trials()
-    assert len(trials) == 2 * 2 * 2 * 2 * 2  # targets × budgets × agents × grid × seeds
+    assert len(trials) == 2 * 2 * (2 + 1) * 2  # targets × budgets × (ddqn grid points + random) × seeds
     assert len({t.id for t in trials}) == len({t.folder for t in trials}) == len(trials)
     assert trials[0].key == "ddqn[options.gamma=0.9]|bowl|0.2THz|b200|s0"
     assert trials[0].config | {"env": {}} == trials[0].config

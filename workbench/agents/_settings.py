@@ -119,3 +119,13 @@ def _check_sb3_keywords(agent: str, algorithm: str, options: dict[str, Any], res
             f"agent_options for agent {agent!r} must be {settings}keyword arguments of {algorithm} that the search "
             f"does not set itself ({', '.join(sorted(accepted))}); got {', '.join(unknown)}"
         )
+
+
+def rollout_length(agent: str, options: dict[str, Any]) -> int | None:
+    """Steps per sub-environment that an on-policy SB3 agent collects before each update (None: off-policy)."""
+    if agent not in ("sb3:A2C", "sb3:PPO"):
+        return None
+    if "n_steps" in options:
+        return int(options["n_steps"])
+    cls = getattr(importlib.import_module("stable_baselines3"), agent[4:])
+    return int(inspect.signature(cls.__init__).parameters["n_steps"].default)

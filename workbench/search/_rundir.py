@@ -30,10 +30,34 @@ COLUMNS = ["iteration", "best_objective", "mean_reward", "epsilon", "evaluations
 
 
 def new_run_dir(cfg: SearchConfig) -> Path:
-    """Create the run folder ``runs_root/name`` (default name ``<kind>-<time>-s<seed>``) and write ``config.json``."""
-    name = cfg.name or f"{cfg.kind}-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}"
-    path = Path(cfg.runs_root) / name
-    path.mkdir(parents=True, exist_ok=False)
+    """Create the run folder and write ``config.json`` into it.
+
+    The folder is ``runs_root/name``; without a name, ``<kind>-<time>-s<seed>``, with ``-2``,
+    ``-3``, … appended when searches started in the same second take it first (the creation is
+    atomic, so concurrent searches never share a folder).
+
+    Raises:
+        ValueError: ``name`` is given and its folder exists (before anything is written).
+    """
+    root = Path(cfg.runs_root)
+    root.mkdir(parents=True, exist_ok=True)
+    if cfg.name is not None:
+        path = root / cfg.name
+        try:
+            path.mkdir()
+        except FileExistsError:
+            raise ValueError(
+                f"run folder {path} exists; choose another name, or continue it with resume({str(path)!r})"
+            ) from None
+    else:
+        stem = f"{cfg.kind}-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}"
+        for attempt in range(1, 10_000):
+            path = root / (stem if attempt == 1 else f"{stem}-{attempt}")
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                continue
     (path / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     return path
 
@@ -84,7 +108,7 @@ class Metrics:
         self.progress.update(self.task, completed=n, best=f"{best:,.1f}", rate=f"{rate:,.0f}")
 
     def row(self, n: int, venv: Any, mean_reward: float | str = "", epsilon: float | str = "") -> None:
-        """Write the ``metrics.csv`` row of iteration ``n`` (empty reward/ε for baselines)."""
+        """Write the ``metrics.csv`` row of iteration ``n`` (empty reward/ε for baselines) and its TensorBoard scalars."""
         row = {
             "iteration": n,
             "best_objective": venv.best_value,
@@ -98,6 +122,7 @@ class Metrics:
         self.logger.record("charts/best_objective", venv.best_value)
         if mean_reward != "":
             self.logger.record("charts/mean_reward", mean_reward)
+        self.logger.dump(n)  # a TensorBoard point at every metrics.csv row (SB3's own keys ride along)
 
     def close(self) -> None:
         """Close ``metrics.csv`` and the TensorBoard writer."""
@@ -119,6 +144,7 @@ def save_checkpoint(run_dir: Path, model: BaseAlgorithm, venv: Any, n: int, next
         model.save_replay_buffer(folder / "replay_buffer.pkl")
     state = {
         "iterations": n,
+        "model_timesteps": model.num_timesteps,
         "next_log": next_log,
         "pending_rewards": list(rewards),
         "core": venv.core.state(),
@@ -170,6 +196,12 @@ def load_checkpoint(run_dir: Path) -> tuple[SearchConfig, dict]:
         raise ValueError(
             f"{config} changed after the checkpoint at iteration {state.get('iterations')} was written; restore the "
             "original config.json or start a new search"
+        )
+    if state.get("iterations") != where.get("iterations"):
+        raise ValueError(
+            f"checkpoint of {run_dir} is inconsistent: {pointer.name} says iteration {where.get('iterations')}, "
+            f"{folder.name}/state.json says {state.get('iterations')}; delete {pointer.name} and checkpoints/ to start "
+            "over"
         )
     state["folder"] = folder
     return cfg, state

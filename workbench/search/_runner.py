@@ -124,10 +124,10 @@ def _restore_model(cfg: SearchConfig, venv: gym.vector.VectorEnv, state: dict) -
             f"checkpoint {folder} cannot be loaded as a {cfg.agent} model for this env ({type(error).__name__}: "
             f"{error}); delete checkpoint.json and checkpoints/ to start over"
         ) from None
-    if model.num_timesteps != state["iterations"]:
+    if model.num_timesteps != state.get("model_timesteps"):
         raise ValueError(
-            f"checkpoint {folder} is inconsistent: model at iteration {model.num_timesteps}, state at "
-            f"{state['iterations']}; delete checkpoint.json and checkpoints/ to start over"
+            f"checkpoint {folder} is inconsistent: model at time step {model.num_timesteps}, state at "
+            f"{state.get('model_timesteps')}; delete checkpoint.json and checkpoints/ to start over"
         )
     return model
 
@@ -152,7 +152,7 @@ def _run(cfg: SearchConfig, run_dir: Path, start: float, state: dict | None) -> 
             model.get_env().seed(cfg.seed + done_before)
             tracker = Tracker(venv, cfg, metrics, state)
             model.learn(cfg.steps - done_before, callback=tracker, reset_num_timesteps=state is None)
-            iterations = model.num_timesteps
+            iterations = tracker.iterations
             tracker.save()
         loop_s = time.perf_counter() - loop_start
     metrics.close()
@@ -164,7 +164,6 @@ def _run_baseline(cfg: SearchConfig, venv: Any, metrics: Metrics) -> int:
         metrics.show(n, venv.best_value)
         if n % cfg.log_every == 0 or n == cfg.steps:
             metrics.row(n, venv)
-            metrics.logger.dump(n)
 
     box = Budget(venv.core, cfg.steps, report, cfg.log_every)
     run_baseline(cfg.agent, box, cfg.seed, cfg.agent_options)

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..agents import CONTINUOUS_ONLY
-from ..agents._settings import resolve_agent_options
+from ..agents import BASELINES, CONTINUOUS_ONLY
+from ..agents._settings import resolve_agent_options, rollout_length
 from ..families import FAMILIES
 
-_POSITIVE_INTS = ("steps", "num_envs", "torch_threads", "log_every", "checkpoint_every")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+MAX_STEPS = 100_000_000
+"""Largest budget of one search (evaluated designs)."""
+MAX_NUM_ENVS = 4_096
+"""Most sub-environments (designs per batched model call) of one search."""
+_INT_BOUNDS = {
+    "steps": (1, MAX_STEPS),
+    "num_envs": (1, MAX_NUM_ENVS),
+    "torch_threads": (1, 256),
+    "log_every": (1, MAX_STEPS),
+    "checkpoint_every": (1, MAX_STEPS),
+    "seed": (0, 2**32 - 1),
+}
 
 
 @dataclass(frozen=True)
@@ -74,11 +87,29 @@ class SearchConfig:
             object.__setattr__(self, "target_frequency", family.default_target)
         if self.objective is None:
             object.__setattr__(self, "objective", family.default_objective)
-        for name in _POSITIVE_INTS:
+        for name, (low, high) in _INT_BOUNDS.items():
             value = getattr(self, name)
-            if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{name} must be an integer >= 1; got {name}={value!r}")
+            if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
+                raise ValueError(f"{name} must be an integer in [{low}, {high}]; got {name}={value!r}")
+        if self.agent not in BASELINES and self.num_envs > self.steps:
+            raise ValueError(
+                f"num_envs must be <= steps (one vector step evaluates num_envs designs); got num_envs={self.num_envs}, "
+                f"steps={self.steps}"
+            )
+        if not isinstance(self.progress, bool):
+            raise ValueError(f"progress must be a bool; got progress={self.progress!r}")
+        if self.name is not None and (not isinstance(self.name, str) or not _NAME.fullmatch(self.name)):
+            raise ValueError(f"name must be a folder name of letters, digits and ._- ; got name={self.name!r}")
+        if not isinstance(self.env, dict):
+            raise ValueError(f"env must be a mapping of env config keys; got env={self.env!r}")
         object.__setattr__(self, "agent_options", resolve_agent_options(self.agent, self.agent_options))
+        rollout = rollout_length(self.agent, self.agent_options)
+        if rollout is not None and rollout * self.num_envs > self.steps:
+            raise ValueError(
+                f"{self.agent} collects n_steps·num_envs = {rollout}·{self.num_envs} = {rollout * self.num_envs} "
+                f"iterations before its first update, more than steps={self.steps}: it would never learn; pass "
+                f"agent option n_steps <= {self.steps // self.num_envs} or a larger budget"
+            )
         # Validates objective, target and bounds (a valid design must exist) before any work starts.
         family.validate(self.env_config())
 
