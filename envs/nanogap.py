@@ -58,7 +58,7 @@ __all__ = [
 DESIGN_PARAMETERS = ("side_x", "side_y", "period_x", "period_y", "gap", "thickness")
 """Order of the design vector: observations, continuous actions and grid indices."""
 
-OBJECTIVES = ("field_enhancement", "filter")
+OBJECTIVES = ("field_enhancement", "filter", "filter_spectrum")
 """Values accepted by ``NanogapConfig.objective``."""
 
 _COLUMN = {name: i for i, name in enumerate(DESIGN_PARAMETERS)}
@@ -66,6 +66,7 @@ _AXES = (("side_x", "period_x"), ("side_y", "period_y"))
 _FE_DECADES = 5.0
 _T_DECADES = 8.0
 _TINY = 1e-300
+_MAX_SPECTRUM_POINTS = 4096
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,12 @@ class NanogapConfig(GridConfig):
         margin: m, > 0; a design needs period ≥ side + margin on both axes.
         target_frequency: f0, Hz; a design needs f0 below its first diffraction order
             c/(n_max·max(period_x, period_y)), n_max = max Re√ε of substrate and superstrate.
-        objective: ``"field_enhancement"`` or ``"filter"`` (see :class:`NanogapLoopEnv`).
-        q_target: > 0.5; the filter objective samples the side points f0·(1 ± 1/(2·q_target)).
+        objective: ``"field_enhancement"``, ``"filter"`` (the three-frequency proxy) or
+            ``"filter_spectrum"`` (the resonance read from a whole spectrum); see :class:`NanogapLoopEnv`.
+        q_target: > 0.5; the filter objective samples the side points f0·(1 ± 1/(2·q_target));
+            ``filter_spectrum`` wants a peak of quality factor at least q_target within f0/(2·q_target).
+        spectrum_points: 16 … 4096; frequencies of the ``filter_spectrum`` spectrum, spread
+            evenly over ``resonance_window``·f0.
         filter_weights: (w_peak, w_q) ≥ 0, not both zero; weights of the filter score.
         observe_fe: append log10 field enhancement and log10 transmittance at f0 to the observation.
         resonance_every: ≥ 0; put ``resonance_hz`` in the step info every this many steps of an
@@ -105,6 +110,7 @@ class NanogapConfig(GridConfig):
     target_frequency: float = 0.2e12
     objective: str = "field_enhancement"
     q_target: float = 20.0
+    spectrum_points: int = 128
     filter_weights: tuple[float, float] = (0.5, 0.5)
     observe_fe: bool = True
     resonance_every: int = 0
@@ -123,6 +129,11 @@ class NanogapConfig(GridConfig):
         if not (is_real(self.q_target) and math.isfinite(self.q_target) and self.q_target > 0.5):
             raise ValueError(f"q_target must be finite and > 0.5; got q_target={self.q_target!r}")
         self._set("q_target", float(self.q_target))
+        self._set("spectrum_points", integer_at_least("spectrum_points", self.spectrum_points, 16))
+        if self.spectrum_points > _MAX_SPECTRUM_POINTS:
+            raise ValueError(
+                f"spectrum_points must be <= {_MAX_SPECTRUM_POINTS}; got spectrum_points={self.spectrum_points!r}"
+            )
         weights = real_tuple("filter_weights", self.filter_weights, 2, "(w_peak, w_q)")
         if min(weights) < 0 or max(weights) == 0:
             raise ValueError(
@@ -290,6 +301,8 @@ class Evaluation:
         transmittance: zero-order power transmittance T(f0).
         objective: the objective value (fe_avg, or the filter score).
         potential: the quantity whose change is the reward (log fe_avg, or the filter score).
+        peak_hz, peak_transmittance, peak_q: the transmission peak nearest f0 read from the
+            spectrum (``filter_spectrum`` only; None otherwise): centre (Hz), T there, f/FWHM.
     """
 
     fe_avg: float
@@ -297,6 +310,9 @@ class Evaluation:
     transmittance: float
     objective: float
     potential: float
+    peak_hz: float | None = None
+    peak_transmittance: float | None = None
+    peak_q: float | None = None
 
 
 class NanogapCore(CoreBase[Evaluation]):
@@ -328,6 +344,9 @@ class NanogapCore(CoreBase[Evaluation]):
         if config.objective == "filter":
             half_width = 1.0 / (2.0 * config.q_target)
             self.freqs = np.array([f0, f0 * (1.0 - half_width), f0 * (1.0 + half_width)])
+        elif config.objective == "filter_spectrum":  # f0 first, then the analysed band
+            lo, hi = config.resonance_window
+            self.freqs = np.concatenate([[f0], np.linspace(lo * f0, hi * f0, config.spectrum_points)])
         else:
             self.freqs = np.array([f0])
 
@@ -339,6 +358,8 @@ class NanogapCore(CoreBase[Evaluation]):
         )
         response = self.model.spectra(batch, self.freqs)
         fe, t_abs, transmittance = response.fe_avg[:, 0], response.t_abs[:, 0], response.transmittance
+        if cfg.objective == "filter_spectrum":
+            return self._spectrum_evaluations(response)
         if cfg.objective == "filter":
             w_peak, w_q = cfg.filter_weights
             peak = transmittance[:, 0]
@@ -349,6 +370,28 @@ class NanogapCore(CoreBase[Evaluation]):
         return [
             Evaluation(fe_avg=float(f), t_abs=float(t), transmittance=float(tr), objective=float(o), potential=float(p))
             for f, t, tr, o, p in zip(fe, t_abs, transmittance[:, 0], objective, potential)
+        ]
+
+    def _spectrum_evaluations(self, response: thz.Spectrum) -> list[Evaluation]:
+        """``filter_spectrum``: score = T_p · min(1, Q/q_target) / (1 + (2·q_target·(f_p − f0)/f0)²)."""
+        cfg = self.config
+        f0, q_target = cfg.target_frequency, cfg.q_target
+        band = np.where(response.above_diffraction[:, 1:], 0.0, response.transmittance[:, 1:])
+        peaks = thz.transmission_peaks(self.freqs[1:], band, f0)
+        detuning = 2.0 * q_target * (peaks.frequency - f0) / f0
+        score = peaks.transmittance * np.minimum(1.0, peaks.q / q_target) / (1.0 + detuning**2)
+        return [
+            Evaluation(
+                fe_avg=float(response.fe_avg[k, 0]),
+                t_abs=float(response.t_abs[k, 0]),
+                transmittance=float(response.transmittance[k, 0]),
+                objective=float(score[k]),
+                potential=float(score[k]),
+                peak_hz=float(peaks.frequency[k]),
+                peak_transmittance=float(peaks.transmittance[k]),
+                peak_q=float(peaks.q[k]),
+            )
+            for k in range(len(score))
         ]
 
     def observe(self, index: np.ndarray, evaluations: Sequence[Evaluation]) -> np.ndarray:
@@ -371,6 +414,9 @@ class NanogapCore(CoreBase[Evaluation]):
             "design": self.grid.design(index),
             "invalid_move": bool(invalid_move),
         }
+        if evaluation.peak_hz is not None:
+            info |= {"peak_hz": evaluation.peak_hz, "peak_transmittance": evaluation.peak_transmittance}
+            info["peak_q"] = evaluation.peak_q
         every = self.config.resonance_every
         if every and steps > 0 and steps % every == 0:
             info["resonance_hz"] = self.resonance(index).frequency
@@ -434,7 +480,16 @@ class NanogapLoopEnv(GridEnv):
       value = Φ = w_peak·T0 + w_q·T0·clip(1 − T_side/T0, 0, 1) = w_peak·T0 + w_q·max(T0 − T_side, 0),
       where (w_peak, w_q) = ``filter_weights`` (default (0.5, 0.5)). The first term rewards
       transmission at f0, the second a peak narrower than f0/q_target; for a passive array the
-      score lies in [0, w_peak + w_q].
+      score lies in [0, w_peak + w_q]. A proxy: three frequencies say nothing of where the
+      resonance actually lies.
+    - ``objective="filter_spectrum"``: the real resonance, read from the whole spectrum of
+      ``spectrum_points`` frequencies over ``resonance_window``·f0 (points above the design's
+      first diffraction order count as T = 0): the transmission peak nearest f0, its centre f_p
+      (parabolic refinement), peak transmittance T_p and Q = f_p/FWHM (``thz.transmission_peaks``).
+      value = Φ = T_p · min(1, Q/q_target) / (1 + (2·q_target·(f_p − f0)/f0)²), in [0, 1]: a
+      full, narrow enough peak at f0 scores 1, and detuning by half the target width halves it.
+      Costs ``spectrum_points`` + 1 frequencies per design (what cheap surrogate spectra are
+      for); ``info`` adds ``peak_hz``, ``peak_transmittance`` and ``peak_q``.
 
     ## Starting State
 

@@ -14,6 +14,7 @@ Example:
 
 from ._materials import C0, MATERIAL_FIELDS, METALS, Drude, LoopArray, Materials
 from ._model import GEOMETRY_FIELDS, LoopArrayBatch, Resonance, Spectrum, resonance, spectra, spectrum
+from ._peaks import Peaks, transmission_peaks
 from ._protocol import ModalModel, SpectraModel
 
 __all__ = [
@@ -26,10 +27,12 @@ __all__ = [
     "LoopArrayBatch",
     "Materials",
     "ModalModel",
+    "Peaks",
     "Resonance",
     "SpectraModel",
     "Spectrum",
     "resonance",
     "spectra",
     "spectrum",
+    "transmission_peaks",
 ]

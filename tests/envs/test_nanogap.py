@@ -73,6 +73,8 @@ def test_episode_is_truncated_by_the_registered_time_limit():
         ({"start": "corner"}, "start"),
         ({"cache_size": -1}, "cache_size"),
         ({"q_target": 0.1}, "q_target"),
+        ({"spectrum_points": 8}, "spectrum_points"),
+        ({"spectrum_points": 10**6}, "spectrum_points must be <= 4096"),
         ({"eps_substrate": -2.0}, "eps_substrate"),
         ({"metal": "unobtainium"}, "metal"),
     ],
@@ -204,3 +206,39 @@ def test_vector_int_seed_seeds_sub_environment_i_with_seed_plus_i():
     np.testing.assert_array_equal(vec.reset(seed=[np.int64(10), 11, 12])[0], obs)
     with pytest.raises(ValueError, match="seed"):
         vec.reset(seed=[1, 2])
+
+
+def test_filter_spectrum_reads_the_resonance_from_the_whole_spectrum():
+    from standins import StandInSpectra
+
+    model = StandInSpectra()  # a Lorentzian |t| with Q = 20 at c/(4·(l_x + l_y))
+    env = NanogapLoopEnv(objective="filter_spectrum", spectrum_points=1024, start="center", model=model)
+    _, info = env.reset(seed=0)
+    design = info["design"]
+    f_res = thz.C0 / (4 * (design["side_x"] + design["side_y"]))
+    assert info["peak_hz"] == pytest.approx(f_res, rel=1e-3)
+    q = 1 / (
+        (np.sqrt(1 / 400 + 4) + 1 / 20) / 2 - (np.sqrt(1 / 400 + 4) - 1 / 20) / 2
+    )  # FWHM of |t|² = 1/(1 + 400(x − 1/x)²)
+    assert info["peak_q"] == pytest.approx(q, rel=0.02) and info["peak_transmittance"] == pytest.approx(1, abs=1e-3)
+    f0, target_q = env.config.target_frequency, env.config.q_target
+    score = min(1.0, info["peak_q"] / target_q) * info["peak_transmittance"]
+    assert info["objective"] == pytest.approx(score / (1 + (2 * target_q * (info["peak_hz"] - f0) / f0) ** 2))
+
+
+def test_filter_spectrum_peak_matches_the_resonance_search_of_the_modal_model():
+    env = NanogapLoopEnv(objective="filter_spectrum", spectrum_points=512, resonance_window=(0.5, 1.5), start="random")
+    for seed in range(20):
+        _, info = env.reset(seed=seed)
+        array = thz.LoopArray(**info["design"])
+        lo, hi = 0.5 * 0.2e12, min(1.5 * 0.2e12, array.diffraction_frequency)
+        resonance = thz.resonance(array, lo, hi)
+        if (
+            lo < resonance.frequency < 0.99 * hi
+            and abs(info["peak_hz"] - resonance.frequency) < 0.1 * resonance.frequency
+        ):
+            step = 0.2e12 / 511
+            assert info["peak_hz"] == pytest.approx(resonance.frequency, abs=step)
+            assert info["peak_transmittance"] == pytest.approx(resonance.t_abs**2 * 3.8**0.5, rel=0.05)
+            return
+    pytest.fail("no sampled design had its resonance inside the window")
