@@ -43,6 +43,8 @@ STARTS = ("random", "center")
 """Values accepted by the ``start`` config key and ``reset(options={"start": ...})``."""
 
 _SAMPLE_BATCH = 64
+MAX_GRID_POINTS = 100_000
+"""Most grid values of one design parameter (memory and validity tables scale with it)."""
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -117,6 +119,11 @@ def grid_range(
         raise ValueError(f"{name} max must be < {high:g} ({unit}); {got}")
     if step <= 0:
         raise ValueError(f"{name} step must be positive ({unit}); {got}")
+    if (hi - lo) / step >= MAX_GRID_POINTS:
+        raise ValueError(
+            f"{name} has {math.floor((hi - lo) / step) + 1:,} grid values, more than {MAX_GRID_POINTS:,}: raise the step "
+            f"({unit}); {got}"
+        )
     return lo, hi, step
 
 

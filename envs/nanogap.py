@@ -66,6 +66,8 @@ _AXES = (("side_x", "period_x"), ("side_y", "period_y"))
 _FE_DECADES = 5.0
 _T_DECADES = 8.0
 _TINY = 1e-300
+# Upper ends of the design grids, m: mm-scale loops and periods, sub-µm gaps and films (the model's regime).
+_LENGTH_LIMITS = {"side_x": 0.01, "side_y": 0.01, "period_x": 0.02, "period_y": 0.02, "gap": 1e-6, "thickness": 10e-6}
 _MAX_SPECTRUM_POINTS = 4096
 
 
@@ -75,7 +77,8 @@ class NanogapConfig(GridConfig):
 
     Attributes:
         side_x, side_y: (min, max, step) of the loop sides, m. The grid is min + k·step, k ≥ 0,
-            up to the largest value ≤ max.
+            up to the largest value ≤ max; at most 100,000 values per parameter, and maxima below
+            10 mm (sides), 20 mm (periods), 1 µm (gap) and 10 µm (thickness).
         period_x, period_y: (min, max, step) of the lattice periods, m.
         gap: (min, max, step) of the gap width, m.
         thickness: (min, max, step) of the metal thickness, m.
@@ -123,7 +126,7 @@ class NanogapConfig(GridConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in DESIGN_PARAMETERS:
-            self._set(name, grid_range(name, getattr(self, name), "m"))
+            self._set(name, grid_range(name, getattr(self, name), "m", high=_LENGTH_LIMITS[name]))
         self._set("margin", positive("margin", self.margin, "m"))
         self._set("target_frequency", positive("target_frequency", self.target_frequency, "Hz"))
         if not (is_real(self.q_target) and math.isfinite(self.q_target) and self.q_target > 0.5):

@@ -159,12 +159,12 @@ class PlateCavityConfig(GridConfig):
                 f"got materials={names!r}"
             )
         self._set("materials", tuple(sorted(names, key=lambda name: acoustic.MATERIALS[name].density)))
-        for name in ("thickness", "lx", "ly", "lz"):
-            self._set(name, grid_range(name, getattr(self, name), "m"))
+        for name in ("thickness", "lx", "ly", "lz"):  # plates below 10 cm, rooms below 20 m
+            self._set(name, grid_range(name, getattr(self, name), "m", high=0.1 if name == "thickness" else 20.0))
         self._set("n_masses", integer_at_least("n_masses", self.n_masses, 0))
         if self.n_masses > MAX_MASSES:
             raise ValueError(f"n_masses must be <= {MAX_MASSES}; got n_masses={self.n_masses!r}")
-        self._set("mass", grid_range("mass", self.mass, "kg", open_low=False))
+        self._set("mass", grid_range("mass", self.mass, "kg", open_low=False, high=1_000.0))
         position = grid_range("mass_position", self.mass_position, "fractions of lx and ly", high=1.0)
         self._set("mass_position", position)
         if self.mass_budget is not None:

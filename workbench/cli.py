@@ -186,7 +186,7 @@ def search_command(
 ) -> None:
     """Inverse design (Double DQN by default); writes runs/<name>/ and prints the best design."""
     started = time.perf_counter()
-    from .search import SearchConfig, resume, search  # torch and stable-baselines3: seconds on a cold start
+    from .search import FAMILIES, SearchConfig, resume, search  # torch and stable-baselines3: seconds on a cold start
 
     import_s = time.perf_counter() - started
     try:
@@ -225,20 +225,16 @@ def search_command(
         _emit_json(payload)
         return
     table = Table(title=f"best {result.config.kind} design ({result.config.objective})", show_header=False)
+    family = FAMILIES[result.config.kind]
     for key, value in result.best.items():
         if key != "design":
-            table.add_row(key, _plain(value))
+            table.add_row(key, family.readable(key, value))
     for key, value in result.best_design.items():
-        table.add_row(f"design.{key}", _plain(value))
+        table.add_row(f"design.{key}", family.readable(key, value))
     console.print(table)
     console.print(
         f"{result.iterations:,} iterations at {result.iterations_per_s:,.0f} it/s; run folder {result.run_dir}"
     )
-
-
-def _plain(value: object) -> str:
-    """A best.json value as table text: floats to 6 significant digits, other values as they print."""
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _write_bench(result: dict, out: Path | None, name: str) -> Path:

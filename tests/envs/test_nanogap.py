@@ -74,6 +74,8 @@ def test_episode_is_truncated_by_the_registered_time_limit():
         ({"cache_size": -1}, "cache_size"),
         ({"q_target": 0.1}, "q_target"),
         ({"spectrum_points": 8}, "spectrum_points"),
+        ({"side_x": (10e-6, 1e6, 5e-6)}, "side_x max must be < 0.01"),
+        ({"gap": (1e-9, 20e-9, 1e-14)}, "grid values, more than 100,000"),
         ({"spectrum_points": 10**6}, "spectrum_points must be <= 4096"),
         ({"eps_substrate": -2.0}, "eps_substrate"),
         ({"metal": "unobtainium"}, "metal"),

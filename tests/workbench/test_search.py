@@ -266,3 +266,12 @@ def test_resume_rejects_a_pointer_that_disagrees_with_its_state(tmp_path):
     (run_dir / "checkpoint.json").write_text(json.dumps(pointer | {"iterations": pointer["iterations"] - 8}))
     with pytest.raises(ValueError, match="inconsistent"):
         resume(run_dir)
+
+
+def test_search_cli_table_prints_lengths_and_frequencies_in_the_units_people_read(tmp_path):
+    args = ["search", "thz", "--agent", "random", "--steps", "64", "--log-every", "64", "--runs-root", str(tmp_path)]
+    out = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in out.stdout.splitlines() if "│" in line}
+    assert rows["design.gap"].endswith(" nm") and rows["design.side_x"].endswith(" µm")
+    assert rows["resonance_hz"].endswith(" THz") and rows["target_frequency_hz"] == "0.2 THz"

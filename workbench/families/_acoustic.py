@@ -82,5 +82,17 @@ ACOUSTIC = Family(
     validate=_validate,
     report=_report,
     physics=lambda env_config: acoustic.ModalModel(),
+    units={
+        "thickness": (1e3, "mm"),
+        "youngs_modulus": (1e-9, "GPa"),
+        "density": (1.0, "kg/m³"),
+        "force": (1.0, "N"),
+        **{name: (1.0, "m") for name in ("lx", "ly", "lz", "force_x", "force_y")},
+        **{f"mass_{p}": (1e3, "g") for p in range(1, 5)},
+        **{f"mass_{p}_{axis}": (1.0, "m") for p in range(1, 5) for axis in "xy"},
+        **{name: (1.0, "dB") for name in ("lp_band_db", "lp_band_double_modes_db")},
+        **{name: (1.0, "Hz") for name in ("f1_hz", "target_frequency_hz")},
+        **{name: (1.0, "kg") for name in ("total_mass_kg", "mass_budget_kg")},
+    },
 )
 """Plate-backed cavities: objectives ``quiet`` (band level J) and ``tune`` (first coupled frequency)."""

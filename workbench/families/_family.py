@@ -30,6 +30,8 @@ class Family:
             returns the ``best.json`` entries and the best design's spectrum/response object.
         physics: ``env_config → model``: the family's analytic model (the envs' default ``model=``).
         models: other models by name (``"surrogate"``, say), added with :func:`register_model`.
+        units: how people read a design or result key: ``key → (scale, unit)``, the shown
+            number being value·scale (e.g. ``"gap": (1e9, "nm")``); keys not listed print as they are.
     """
 
     env_ids: tuple[str, str]
@@ -39,6 +41,14 @@ class Family:
     report: Callable[[dict[str, Any], Path, dict[str, Any]], tuple[dict[str, Any], Any]]
     physics: Callable[[dict[str, Any]], Any]
     models: dict[str, ModelFactory] = field(default_factory=dict)
+    units: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+    def readable(self, key: str, value: Any) -> str:
+        """``value`` of design or result ``key`` as a person reads it, e.g. ``5 nm``, ``0.2001 THz``."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return str(value)
+        scale, unit = self.units.get(key, (1.0, ""))
+        return f"{value * scale:.6g} {unit}".rstrip()
 
     def model(self, name: str, env_config: dict[str, Any], path: str | None = None) -> Any:
         """The model called ``name`` for ``env_config``: ``"physics"`` or a registered name.

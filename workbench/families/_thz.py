@@ -46,5 +46,10 @@ THZ = Family(
     validate=_validate,
     report=_report,
     physics=lambda env_config: thz.ModalModel(),
+    units={
+        **{name: (1e9, "nm") for name in ("gap", "thickness")},
+        **{name: (1e6, "µm") for name in ("side_x", "side_y", "period_x", "period_y")},
+        **{name: (1e-12, "THz") for name in ("resonance_hz", "target_frequency_hz")},
+    },
 )
 """Nanogap-loop arrays: objectives ``field_enhancement`` and ``filter`` at a target frequency."""

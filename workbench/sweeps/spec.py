@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 import types
 from collections.abc import Mapping
@@ -261,6 +262,14 @@ def _frequency_label(hz: float) -> str:
     return f"{hz:g}Hz"
 
 
+MAX_SEEDS = 10_000
+"""Most seeds of one sweep."""
+MAX_BUDGET = 100_000_000
+"""Largest evaluation budget of one trial (``SearchConfig``'s bound)."""
+MAX_TRIALS = 1_000_000
+"""Most trials of one sweep (the store holds one row per trial)."""
+
+
 def _config_class() -> type:
     from ..search.config import SearchConfig  # imports the families (envs, Numba): only where specs are read
 
@@ -315,9 +324,9 @@ class _Parser:
             raise self.fail(where, must, value)
         return value
 
-    def integer(self, where: str, value: Any, low: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.fail(where, f"an integer >= {low}", value)
+    def integer(self, where: str, value: Any, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(where, f"an integer in [{low}, {high}]", value)
         return value
 
     def setting(self, where: str, name: str, value: Any) -> Any:
@@ -382,13 +391,17 @@ class _Parser:
             for i, v in enumerate(self.listed("targets", data.get("targets", []), empty=True))
         )
         budgets = tuple(
-            self.integer(f"budgets[{i}]", v, 1) for i, v in enumerate(self.listed("budgets", data["budgets"]))
+            self.integer(f"budgets[{i}]", v, 1, MAX_BUDGET)
+            for i, v in enumerate(self.listed("budgets", data["budgets"]))
         )
         seeds_value = data.get("seeds", 1)
         if isinstance(seeds_value, int) and not isinstance(seeds_value, bool):
-            seeds = tuple(range(self.integer("seeds", seeds_value, 1)))
+            seeds = tuple(range(self.integer("seeds", seeds_value, 1, MAX_SEEDS)))
         else:
-            seeds = tuple(self.integer(f"seeds[{i}]", v, 0) for i, v in enumerate(self.listed("seeds", seeds_value)))
+            listed = self.listed("seeds", seeds_value)
+            if len(listed) > MAX_SEEDS:
+                raise self.fail("seeds", f"at most {MAX_SEEDS} seeds", f"{len(listed)} seeds")
+            seeds = tuple(self.integer(f"seeds[{i}]", v, 0, 2**32 - 1) for i, v in enumerate(listed))
         for label, values in (("objective", objectives), ("targets", targets), ("budgets", budgets), ("seeds", seeds)):
             if len(set(values)) != len(values):
                 raise self.fail(label, "a list without repeats", list(values))
@@ -408,6 +421,10 @@ class _Parser:
                     f"{self.source}: agents[{i}].label {label!r} repeats agents[{labels.index(label)}]; "
                     f"give each entry a distinct label"
                 )
+        points = sum(math.prod(len(v) for v in {**grid, **a.grid}.values()) for a in agents)
+        total = len(objectives) * max(1, len(targets)) * len(budgets) * len(seeds) * points
+        if total > MAX_TRIALS:
+            raise self.fail("the spec", f"at most {MAX_TRIALS:,} trials", f"{total:,} trials")
         return SweepSpec(
             name=name,
             agents=agents,
