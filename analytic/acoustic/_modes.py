@@ -42,14 +42,28 @@ def cavity_modes(size: Sequence[float], air: Air | None = None, count: int = 10)
     return rigid_cavity_frequencies(sizes, (air or Air()).speed, _check_count(count))
 
 
+POLE_GUARD = 1e-9
+"""Relative distance kept between an inertia evaluation and a pole of g (a rigid-cavity resonance).
+
+Exactly at a pole the sign of the diverging depth term is decided by rounding (and by the k_z² floor
+at cut-on) while the pole count is decided by a different rounded comparison, so the two can
+disagree and the count be off by one. Evaluations are therefore moved this far off every pole."""
+
+POLE_GROUP_RTOL = 1e-10
+"""Poles of different transverse modes closer than this (relative) are one multiple pole."""
+
+
 class _Inertia:
     """Counting functions ν_b(ω) = #{coupled natural frequencies < ω} of the lossless depth-exact form, per block.
 
     Z(ω) is real symmetric; between the poles of g (rigid-cavity resonances k_z·lz = mπ of the
     transverse modes that couple to the block) its eigenvalues decrease monotonically, one crossing
-    zero at each natural frequency, and at a pole one eigenvalue jumps from −∞ to +∞. Hence
-    ν_b(ω) = (negative eigenvalues of Z_b(ω)) + (poles of the block below ω). Blocks are the parity
-    classes of the plate modes (one dense block when point masses break the symmetry).
+    zero at each natural frequency. At a pole the diverging term −g·c cᵀ (c the coupling row of the
+    transverse mode) sends one eigenvalue from −∞ to +∞; when several transverse modes share a pole,
+    as many eigenvalues jump as the rank of their coupling rows. Hence ν_b(ω) = (negative eigenvalues
+    of Z_b(ω)) + Σ_{poles p < ω} rank_p. ν_b is only evaluated at least POLE_GUARD (relative) away
+    from a pole, where both terms are decided without ambiguity. Blocks are the parity classes of the
+    plate modes (one dense block when point masses break the symmetry).
     """
 
     def __init__(self, cavity: PlateCavity, tables: ModalTables, masses: Sequence[PointMass]) -> None:
@@ -68,14 +82,37 @@ class _Inertia:
             self.blocks = [
                 (np.arange(pa, na, 2), np.arange(pb, nb, 2)) for pa in range(min(2, na)) for pb in range(min(2, nb))
             ]
-        self.poles = []
+        self.modes = []
         for a_index, b_index in self.blocks:
-            rows = (np.abs(tables.ix[0][:, a_index]).max(axis=1) > 0)[:, None] & (
-                np.abs(tables.iy[0][:, b_index]).max(axis=1) > 0
-            )[None, :]
-            coupled = rows.ravel()
+            rows = np.einsum("ia,jb->ijab", tables.ix[0][:, a_index], tables.iy[0][:, b_index])
+            rows = rows.reshape(tables.kappa2.shape[1], -1)
+            coupled = np.abs(rows).max(axis=1) > 0
             origin = (tables.transverse_modes[coupled] == 0).all(axis=1)
-            self.poles.append((tables.kappa2[0][coupled], origin))
+            self.modes.append((tables.kappa2[0][coupled], origin, rows[coupled]))
+        self._poles: list[tuple[float, np.ndarray, np.ndarray]] = [(0.0, np.zeros(0), np.zeros(0))] * len(self.blocks)
+
+    def poles(self, block: int, freq: float) -> tuple[np.ndarray, np.ndarray]:
+        """Poles of the block up to at least ``freq``: (frequencies Hz ascending, cumulative eigenvalue jumps)."""
+        bound, freqs, jumps = self._poles[block]
+        if freq <= bound:
+            return freqs, jumps
+        bound = 2.0 * freq
+        kappa2, origin, rows = self.modes[block]
+        k_max = 2.0 * np.pi * bound / self.speed
+        top = np.floor(np.sqrt(np.maximum(k_max**2 - kappa2, 0.0)) * self.lz / np.pi).astype(np.int64)
+        mode = np.repeat(np.arange(len(kappa2)), np.where(k_max**2 > kappa2, top + 1, 0))
+        depth = np.concatenate([np.arange(t + 1) for t in top[k_max**2 > kappa2]]) if len(mode) else mode
+        keep = ~(origin[mode] & (depth == 0))
+        mode, depth = mode[keep], depth[keep]
+        pole = self.speed * np.sqrt(kappa2[mode] + (depth * np.pi / self.lz) ** 2) / (2.0 * np.pi)
+        order = np.argsort(pole)
+        pole, mode = pole[order], mode[order]
+        starts = np.flatnonzero(np.r_[True, np.diff(pole) > POLE_GROUP_RTOL * pole[1:]]) if len(pole) else mode
+        ends = np.r_[starts[1:], len(pole)]
+        rank = [1 if e - s == 1 else int(np.linalg.matrix_rank(rows[mode[s:e]])) for s, e in zip(starts, ends)]
+        freqs, jumps = pole[starts], np.cumsum(rank)
+        self._poles[block] = (bound, freqs, jumps)
+        return freqs, jumps
 
     def eigenvalues(self, block: int, freq: float) -> np.ndarray:
         """Ascending eigenvalues of the real symmetric Z_b at ``freq`` (Hz), N/m."""
@@ -95,24 +132,34 @@ class _Inertia:
         )
         return np.linalg.eigvalsh(z.real)
 
+    def off_pole(self, block: int, freq: float, lo: float, hi: float) -> float | None:
+        """``freq`` if it lies POLE_GUARD away from every pole, else the nearer of the two points that
+        do just around the pole, if inside (lo, hi); None when (lo, hi) lies within the guard of a pole."""
+        freqs, _ = self.poles(block, freq)
+        i = int(np.searchsorted(freqs, freq))
+        near = [p for p in freqs[max(i - 1, 0) : i + 1] if abs(freq - p) < POLE_GUARD * p]
+        if not near:
+            return freq
+        p = near[0]
+        options = [x for x in (p * (1.0 - 2.0 * POLE_GUARD), p * (1.0 + 2.0 * POLE_GUARD)) if lo < x < hi]
+        return min(options, key=lambda x: abs(x - freq)) if options else None
+
     def pole_count(self, block: int, freq: float) -> int:
-        """Poles k_z·lz = mπ (m ≥ 0; not (0, 0) with m = 0) of the block below ``freq``."""
-        kappa2, origin = self.poles[block]
-        kz2 = (2.0 * np.pi * freq / self.speed) ** 2 - kappa2
-        above = kz2 > 0
-        return int(
-            np.sum(np.where(above, np.floor(np.sqrt(np.maximum(kz2, 0.0)) * self.lz / np.pi) + 1, 0) - (origin & above))
-        )
+        """Eigenvalue jumps of the block's poles below ``freq`` (Hz, off the poles)."""
+        freqs, jumps = self.poles(block, freq)
+        i = int(np.searchsorted(freqs, freq))
+        return int(jumps[i - 1]) if i else 0
 
     def count(self, block: int, freq: float) -> tuple[int, int]:
-        """(ν_b, pole count) at ``freq``."""
+        """(ν_b, pole count) at ``freq`` (Hz, off the poles)."""
         poles = self.pole_count(block, freq)
         return int(np.sum(self.eigenvalues(block, freq) < 0.0)) + poles, poles
 
 
 def _block_roots(counter: _Inertia, block: int, hi: float, known: dict[float, tuple[int, int]]) -> list[float]:
     """Every natural frequency of ``block`` below ``hi`` (Hz): bisection on ν_b until a root is isolated
-    from the others and from the poles, then Brent's method on the eigenvalue that crosses zero."""
+    from the others and from the poles, then Brent's method on the eigenvalue that crosses zero. A root
+    within POLE_GUARD of a pole is returned as the centre of its bracket."""
     roots = []
     for target in range(1, known[hi][0] + 1):
         below = max(f for f, (n, _) in known.items() if n < target)
@@ -126,7 +173,9 @@ def _block_roots(counter: _Inertia, block: int, hi: float, known: dict[float, tu
                 )
                 above = below
                 break
-            mid = 0.5 * (below + above)
+            mid = counter.off_pole(block, 0.5 * (below + above), below, above)
+            if mid is None:
+                break
             known[mid] = counter.count(block, mid)
             below, above = (mid, above) if known[mid][0] < target else (below, mid)
         roots.append(0.5 * (below + above))
@@ -139,13 +188,14 @@ def _lowest(counter: _Inertia, count: int, start: float) -> np.ndarray:
     blocks = range(len(counter.blocks))
     hi = start
     while True:
-        counts = [counter.count(b, hi) for b in blocks]
+        tops = [counter.off_pole(b, hi, 0.5 * hi, 2.0 * hi) for b in blocks]
+        counts = [counter.count(b, top) for b, top in zip(blocks, tops)]  # type: ignore[arg-type]
         if sum(n for n, _ in counts) >= count:
             break
         hi *= 2.0
     roots = []
-    for b in blocks:
-        roots += _block_roots(counter, b, hi, {1e-6 * start: (0, 0), hi: counts[b]})
+    for b, top in zip(blocks, tops):
+        roots += _block_roots(counter, b, top, {1e-6 * start: (0, 0), top: counts[b]})  # type: ignore[index]
     return np.sort(roots)[:count]
 
 
