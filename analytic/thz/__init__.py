@@ -13,7 +13,7 @@ Example:
 """
 
 from ._materials import C0, METALS, Drude, LoopArray
-from ._model import LoopArrayBatch, Resonance, Spectrum, resonance, spectra, spectrum
+from ._model import LoopArrayBatch, Resonance, Spectrum, frequency_limit, resonance, spectra, spectrum
 
 __all__ = [
     "C0",
@@ -23,6 +23,7 @@ __all__ = [
     "LoopArrayBatch",
     "Resonance",
     "Spectrum",
+    "frequency_limit",
     "resonance",
     "spectra",
     "spectrum",

@@ -83,7 +83,7 @@ def test_thz_spectrum_table_output_names_the_resonance():
     ("args", "message"),
     [
         (["--gap", "5 parsecs"], "gap must be a number with an optional unit"),
-        (["--gap", "300um"], "gap must be smaller than side_x"),
+        (["--gap", "100um"], "gap must be smaller than side_x"),
         (["--metal", "unobtainium"], "metal must be one of"),
     ],
 )
