@@ -9,7 +9,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ._full import full_form_eigenfrequencies
-from ._geometry import Air, PlateCavity, PointMass, check_mass
+from ._geometry import Air, PlateCavity, PointMass, _bounded, check_air, check_mass
 from ._modal import ModalTables, modal_tables, mode_counts, plate_shapes, rigid_cavity_frequencies
 from ._reference import depth_exact_matrix
 
@@ -23,23 +23,39 @@ BISECTION_RTOL = 1e-11
 """Relative width at which a bracketed natural frequency is returned."""
 
 
-def _check_count(count: int) -> int:
-    if not (isinstance(count, (int, np.integer)) and count >= 1):
-        raise ValueError(f"count must be an int >= 1 (number of frequencies); got count={count!r}")
+MAX_COUNT = 200
+"""Most coupled natural frequencies per call (each costs a bisection on dense eigenvalue problems)."""
+
+MAX_CAVITY_COUNT = 1000
+"""Most rigid-cavity natural frequencies per call of :func:`cavity_modes`."""
+
+MAX_FULL_FORM_SIZE = 3000
+"""Largest dense unsymmetric eigenproblem (plate + cavity modes) of :func:`coupled_modes_full`."""
+
+MAX_CONVERGENCE_PRODUCT = 2048
+"""Most plate (or transverse) modes in all that the convergence loop of :func:`coupled_modes` reaches."""
+
+
+def _check_count(count: int, high: int = MAX_COUNT) -> int:
+    if isinstance(count, bool) or not (isinstance(count, (int, np.integer)) and 1 <= count <= high):
+        raise ValueError(f"count must be an int in [1, {high}] (number of frequencies); got count={count!r}")
     return int(count)
 
 
 def cavity_modes(size: Sequence[float], air: Air | None = None, count: int = 10) -> np.ndarray:
     """Lowest ``count`` non-zero natural frequencies of the rigid box ``size`` ((lx, ly, lz) or (lx, lz), m), Hz ascending.
 
-    ``air`` defaults to :class:`Air` () (c = 343 m/s).
+    ``air`` defaults to :class:`Air` () (c = 343 m/s); each length in [0.01, 100] m; count in [1, 1000].
 
     f = (c/2)·√(Σ (n_d/L_d)²) over every index combination except (0, …, 0); shape (count,).
     """
-    sizes = tuple(float(v) for v in size)
-    if len(sizes) not in (2, 3) or not all(math.isfinite(v) and v > 0 for v in sizes):
-        raise ValueError(f"size must be 2 or 3 positive finite lengths in metres; got size={size!r}")
-    return rigid_cavity_frequencies(sizes, (air or Air()).speed, _check_count(count))
+    try:
+        sizes = tuple(_bounded("cavity_modes", "size", v, "m", "length") for v in size)
+    except TypeError:
+        sizes = ()
+    if len(sizes) not in (2, 3):
+        raise ValueError(f"size must be 2 or 3 lengths in metres; got size={size!r}")
+    return rigid_cavity_frequencies(sizes, check_air(air).speed, _check_count(count, MAX_CAVITY_COUNT))
 
 
 POLE_GUARD = 1e-9
@@ -98,7 +114,7 @@ class _Inertia:
             return freqs, jumps
         bound = 2.0 * freq
         kappa2, origin, rows = self.modes[block]
-        k_max = 2.0 * np.pi * bound / self.speed
+        k_max = 2.0 * np.pi * 1.01 * bound / self.speed  # poles a little past the bound: none lost to rounding
         top = np.floor(np.sqrt(np.maximum(k_max**2 - kappa2, 0.0)) * self.lz / np.pi).astype(np.int64)
         mode = np.repeat(np.arange(len(kappa2)), np.where(k_max**2 > kappa2, top + 1, 0))
         depth = np.concatenate([np.arange(t + 1) for t in top[k_max**2 > kappa2]]) if len(mode) else mode
@@ -215,12 +231,20 @@ def coupled_modes(
     and grow by ×1.5 per axis until the lowest ``count`` frequencies change by less than ``tol``
     (relative); otherwise the given counts (and the rule for the missing one) are used once.
 
+    Args:
+        cavity: the cavity. count: how many frequencies, in [1, 200]. n_plate, n_transverse: explicit
+            mode counts per in-plane axis (at most 64 per axis, 1024 in all). tol: relative change
+            in [1e-9, 0.1]. masses: :class:`PointMass` items on the plate.
+
     Raises:
-        ValueError: bad count/tol/masses, or no convergence before 96 modes per axis.
+        ValueError: bad cavity/count/tol/masses/counts, or no convergence before 96 modes per axis
+            (2048 in all).
     """
+    if not isinstance(cavity, PlateCavity):
+        raise ValueError(f"cavity must be an acoustic.PlateCavity; got cavity={cavity!r}")
     count = _check_count(count)
-    if not (isinstance(tol, (int, float)) and 0 < tol < 1):
-        raise ValueError(f"tol must be in (0, 1) (relative change); got tol={tol!r}")
+    if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and 1e-9 <= tol <= 0.1):
+        raise ValueError(f"tol must lie in [1e-9, 0.1] (relative change); got tol={tol!r}")
     masses = list(masses)
     for mass in masses:
         check_mass(cavity, mass)
@@ -247,9 +271,10 @@ def coupled_modes(
         grown = tuple(
             tuple(min(MAX_CONVERGENCE_MODES, math.ceil(GROWTH * n)) if n > 1 else 1 for n in c) for c in counts
         )
-        if grown == counts:
+        if grown == counts or max(math.prod(c) for c in grown) > MAX_CONVERGENCE_PRODUCT:
             raise ValueError(
-                f"coupled_modes did not converge to tol={tol:g} with {MAX_CONVERGENCE_MODES} modes per axis; "
+                f"coupled_modes did not converge to tol={tol:g} with {MAX_CONVERGENCE_MODES} modes per axis "
+                f"({MAX_CONVERGENCE_PRODUCT} in all); "
                 "raise tol or pass n_plate and n_transverse"
             )
         counts = grown  # type: ignore[assignment]
@@ -269,12 +294,20 @@ def coupled_modes_full(
 
     The unsymmetric eigenproblem over ``n_plate`` plate modes per in-plane axis and ``n_cavity``
     rigid-cavity modes per axis (int, or (ni, nj, nk) / (ni, nk)), with the spurious ω = 0 root
-    removed. Converges slowly, O(1/N), from above: a cross-check of :func:`coupled_modes`.
+    removed. Converges slowly, O(1/N), from above: a cross-check of :func:`coupled_modes`. The dense
+    problem holds at most 3000 plate + cavity modes; ``count`` is at most 200.
     """
+    if not isinstance(cavity, PlateCavity):
+        raise ValueError(f"cavity must be an acoustic.PlateCavity; got cavity={cavity!r}")
     count = _check_count(count)
     dim = cavity.dim
-    per_axis = (n_cavity,) * dim if np.ndim(n_cavity) == 0 else tuple(n_cavity)  # type: ignore[arg-type]
-    if len(per_axis) != dim or not all(isinstance(n, (int, np.integer)) and n >= 1 for n in per_axis):
+    try:
+        per_axis = (n_cavity,) * dim if np.ndim(n_cavity) == 0 else tuple(n_cavity)  # type: ignore[arg-type]
+    except TypeError:
+        per_axis = ()
+    if len(per_axis) != dim or not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in per_axis
+    ):
         raise ValueError(f"n_cavity must be an int >= 1 or {dim} ints >= 1 (modes per axis); got n_cavity={n_cavity!r}")
     plate, air = cavity.plate, cavity.air
     counts = mode_counts(
@@ -286,6 +319,12 @@ def coupled_modes_full(
         n_plate,
         per_axis[:-1],
     )
+    size = counts[0][0] * counts[0][1] + math.prod(int(n) for n in per_axis)
+    if size > MAX_FULL_FORM_SIZE:
+        raise ValueError(
+            f"the full form's dense eigenproblem holds at most {MAX_FULL_FORM_SIZE} plate + cavity modes; got "
+            f"n_plate={n_plate!r}, n_cavity={n_cavity!r} ({size})"
+        )
     tables = modal_tables(
         np.asarray([cavity.size]), np.array([plate.bending_stiffness]), np.array([plate.surface_density]), *counts
     )
