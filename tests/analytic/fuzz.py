@@ -5,7 +5,7 @@ Usage (from the repository root)::
     python -m tests.analytic.fuzz --family thz --count 1000 --seed 2026
     python -m tests.analytic.fuzz --family acoustic --count 1000 --seed 2026 --json
 
-Families: ``thz`` and ``acoustic`` draw every argument of one public entry point at random, about
+Families (``self-test`` checks the harness itself): ``thz`` and ``acoustic`` draw every argument of one public entry point at random, about
 8 % of them edge values (NaN, ±inf, 0, negatives, 1e±300, denormals, exact bounds and values just
 past them, wrong types); ``thz-extreme`` draws only valid THz inputs pinned at their bounds (the
 kernel hammer). Trial i of a seed always draws the same inputs, whatever ran before it.
@@ -59,9 +59,10 @@ EDGES = (
 class Draw:
     """Random argument values for one trial; ``edge`` replaces a value by an edge value at EDGE_RATE."""
 
-    def __init__(self, rng: np.random.Generator, edges: bool = True) -> None:
+    def __init__(self, rng: np.random.Generator, edges: bool = True, index: int = 0) -> None:
         self.rng = rng
         self.edges = edges
+        self.index = index
 
     def edge(self, value: object, low: float | None = None, high: float | None = None) -> object:
         if not self.edges or self.rng.random() >= EDGE_RATE:
@@ -259,17 +260,30 @@ def _companion_trial(draw: Draw, acoustic: object, plate: object, air: object) -
     return "ok" if _finite(values) else "nonfinite"
 
 
+def _self_test_trial(draw: Draw) -> str:
+    """Checks the harness itself: trial i is ok, hangs, aborts or raises RuntimeError as i % 4 = 0, 1, 2, 3."""
+    kind = draw.index % 4
+    if kind == 1:
+        time.sleep(3600.0)
+    elif kind == 2:
+        os.abort()
+    elif kind == 3:
+        raise RuntimeError("self-test")
+    return "ok"
+
+
 FAMILIES: dict[str, tuple[Callable[[Draw], str], bool]] = {
     "thz": (_thz_trial, True),
     "thz-extreme": (_thz_extreme_trial, False),
     "acoustic": (_acoustic_trial, True),
+    "self-test": (_self_test_trial, False),
 }
 
 
 def run_trial(family: str, seed: int, index: int) -> tuple[str, str]:
     """(outcome, detail) of trial ``index``; the inputs depend only on (family, seed, index)."""
     trial, edges = FAMILIES[family]
-    draw = Draw(np.random.default_rng([seed, index, sorted(FAMILIES).index(family)]), edges)
+    draw = Draw(np.random.default_rng([seed, index, sorted(FAMILIES).index(family)]), edges, index)
     try:
         with np.errstate(all="ignore"):
             return trial(draw), ""
@@ -285,8 +299,11 @@ def _worker(family: str, seed: int, start: int, stop: int) -> None:
         print(json.dumps({"index": index, "outcome": outcome, "detail": detail}), flush=True)
 
 
-def fuzz(family: str, count: int, seed: int, timeout: float) -> dict:
-    """Run ``count`` trials of ``family`` in worker subprocesses; return the outcome counts and failures."""
+def fuzz(family: str, count: int, seed: int, timeout: float, startup: float = 120.0) -> dict:
+    """Run ``count`` trials of ``family`` in worker subprocesses; return the outcome counts and failures.
+
+    A trial hangs when no result comes within ``timeout`` s (``timeout + startup`` for the first trial
+    of a worker, which also pays the imports and the compiled-kernel cache)."""
     counts: Counter[str] = Counter()
     failures: list[dict] = []
     index = 0
@@ -295,24 +312,30 @@ def fuzz(family: str, count: int, seed: int, timeout: float) -> dict:
         command = [sys.executable, "-m", "tests.analytic.fuzz", "--worker", "--family", family]
         command += ["--seed", str(seed), "--start", str(index), "--count", str(count)]
         env = dict(os.environ, PYTHONFAULTHANDLER="1")
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        fd = proc.stdout.fileno()  # type: ignore[union-attr]
         selector = selectors.DefaultSelector()
-        selector.register(proc.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
-        limit = timeout + 120.0  # the first trial also pays imports and the compiled-kernel cache
+        selector.register(fd, selectors.EVENT_READ)
+        pending = b""  # bytes read but not yet split into lines: select() cannot see them
+        limit = timeout + startup
         while index < count:
-            if not selector.select(limit):
-                proc.kill()
-                counts["hang"] += 1
-                failures.append({"index": index, "outcome": "hang", "detail": f"no result in {limit:g} s"})
-                index += 1
-                break
-            line = proc.stdout.readline()  # type: ignore[union-attr]
-            if not line:
-                proc.wait()
-                counts["abort"] += 1
-                failures.append({"index": index, "outcome": "abort", "detail": f"exit status {proc.returncode}"})
-                index += 1
-                break
+            if b"\n" not in pending:
+                if not selector.select(limit):
+                    proc.kill()
+                    counts["hang"] += 1
+                    failures.append({"index": index, "outcome": "hang", "detail": f"no result in {limit:g} s"})
+                    index += 1
+                    break
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    proc.wait()
+                    counts["abort"] += 1
+                    failures.append({"index": index, "outcome": "abort", "detail": f"exit status {proc.returncode}"})
+                    index += 1
+                    break
+                pending += chunk
+                continue
+            line, pending = pending.split(b"\n", 1)
             result = json.loads(line)
             counts[result["outcome"]] += 1
             if result["outcome"] not in GOOD:
@@ -322,6 +345,7 @@ def fuzz(family: str, count: int, seed: int, timeout: float) -> dict:
         selector.close()
         proc.kill()
         proc.wait()
+        proc.stdout.close()  # type: ignore[union-attr]
     return {
         "family": family,
         "count": count,
@@ -340,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds one trial may take (hang)")
+    parser.add_argument("--startup", type=float, default=120.0, help="extra seconds for a worker's first trial")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
@@ -347,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         _worker(args.family, args.seed, args.start, args.count)
         return 0
-    summary = fuzz(args.family, args.count, args.seed, args.timeout)
+    summary = fuzz(args.family, args.count, args.seed, args.timeout, args.startup)
     if args.json:
         print(json.dumps(summary, indent=2, allow_nan=False))
     else:
