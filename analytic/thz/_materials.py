@@ -34,6 +34,9 @@ k_periods·ratio, which :func:`analytic.thz.spectra` bounds further."""
 MAX_PERMITTIVITY = 1e4
 """Largest accepted |ε| of a dielectric (water ≈ 80 static, SrTiO₃ a few hundred at THz)."""
 
+MIN_PERMITTIVITY = 0.01
+"""Smallest accepted Re ε of a dielectric (n ≥ 0.1); the model needs Re ε > 0 (no plasmonic half-spaces)."""
+
 
 @dataclass(frozen=True)
 class Drude:
@@ -101,10 +104,10 @@ def _check_permittivity(name: str, value: complex) -> complex:
         eps = complex(value)
     except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name} must be a number (relative permittivity); got {name}={value!r}") from None
-    if not (math.isfinite(eps.real) and math.isfinite(eps.imag)) or eps.real <= 0 or eps.imag < 0:
+    if not (math.isfinite(eps.real) and math.isfinite(eps.imag)) or eps.real < MIN_PERMITTIVITY or eps.imag < 0:
         raise ValueError(
-            f"{name} must be finite with real part > 0 and imaginary part >= 0 (a passive dielectric, "
-            f"e^(-iwt) convention); got {name}={value!r}"
+            f"{name} must be finite with real part >= {MIN_PERMITTIVITY:g} and imaginary part >= 0 (a passive "
+            f"dielectric, e^(-iwt) convention); got {name}={value!r}"
         )
     if abs(eps) > MAX_PERMITTIVITY:
         raise ValueError(f"{name} must have |{name}| <= {MAX_PERMITTIVITY:g}; got {name}={value!r}")
@@ -160,7 +163,7 @@ class LoopArray:
         period_x: lattice period Λ_x, m; in [1e-7, 2e-2] and period_x > side_x + gap.
         period_y: lattice period Λ_y, m; in [1e-7, 2e-2] and period_y > side_y + gap;
             max(Λ)/min(Λ) ≤ 1000 (and k_periods·max(Λ)/min(Λ) ≤ 10000 when evaluated).
-        eps_gap: relative permittivity of the gap filler (complex allowed, Re > 0, Im ≥ 0, |ε| ≤ 1e4).
+        eps_gap: relative permittivity of the gap filler (complex allowed, Re ≥ 0.01, Im ≥ 0, |ε| ≤ 1e4).
         eps_substrate: relative permittivity of the exit half-space (same rules).
         eps_superstrate: relative permittivity of the incidence half-space (same rules).
         metal: ``"gold"`` (default), ``"silver"``, ``"copper"``, ``"aluminium"``, ``"pec"`` or a
