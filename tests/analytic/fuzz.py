@@ -211,7 +211,9 @@ def _acoustic_trial(draw: Draw) -> str:
         masses = [acoustic.PointMass(draw.log(0.01, 1.0), position if dim == 3 else position[0])]
         res = acoustic.response(cavity, freqs, [force, acoustic.PlaneWave(draw.edge(1.0))], masses, **counts)
     elif entry == 2:
-        monopole = acoustic.Monopole(draw.edge(1e-3), tuple(draw.edge(float(draw.rng.uniform(0.0, 1.0)) * length) for length in lengths))
+        monopole = acoustic.Monopole(
+            draw.edge(1e-3), tuple(draw.edge(float(draw.rng.uniform(0.0, 1.0)) * length) for length in lengths)
+        )
         res = acoustic.response(cavity, freqs, monopole, n_plate=4, n_transverse=4, n_depth=draw.integer(4, 24))
     elif entry == 3:
         batch = acoustic.CavityBatch.from_cavities([cavity, cavity], [force, acoustic.PlaneWave(1.0)])
