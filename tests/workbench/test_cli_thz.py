@@ -85,6 +85,12 @@ def test_thz_spectrum_table_output_names_the_resonance():
         (["--gap", "5 parsecs"], "gap must be a number with an optional unit"),
         (["--gap", "100um"], "gap must be smaller than side_x"),
         (["--metal", "unobtainium"], "metal must be one of"),
+        (["--fmin", "0.05"], "fmin needs a unit (Hz, kHz, MHz, GHz or THz)"),
+        (["--fmax", "1e12"], "fmax needs a unit"),
+        (["--points", "100000000"], "points must lie in [3, 100000]; got points=100000000"),
+        (["--fmax", "100THz"], "fmin and fmax must lie in [1 GHz, 7.69 THz] for this array"),
+        (["--eps-gap", "1e300"], "|eps_gap| <= 10000"),
+        (["--period", "100.001um"], "period_x must exceed side_x + gap"),
     ],
 )
 def test_thz_spectrum_rejects_bad_input_with_a_clear_message(args, message):
@@ -94,6 +100,7 @@ def test_thz_spectrum_rejects_bad_input_with_a_clear_message(args, message):
     out = run("thz", "spectrum", *[item for pair in base.items() for item in pair])
     assert out.returncode == 2
     assert message in " ".join(out.stderr.split())
+    assert "Traceback" not in out.stderr
 
 
 def test_bench_thz_json_reports_points_per_second_and_ratio(tmp_path):
@@ -170,27 +177,6 @@ def test_thz_spectrum_table_prints_lengths_in_nm_and_um_and_the_warm_time():
     text = " ".join(out.stdout.split())
     assert "gap 5 nm" in text and "film 100 nm" in text and "100 µm × 100 µm" in text and "200 µm" in text
     assert "computed in (warm)" in text and "first call, imports" in text
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--fmin", "0.05"], "fmin needs a unit (Hz, kHz, MHz, GHz or THz)"),
-        (["--fmax", "1e12"], "fmax needs a unit"),
-        (["--points", "100000000"], "points must lie in [3, 100000]; got points=100000000"),
-        (["--fmax", "100THz"], "fmin and fmax must lie in [1 GHz, 7.69 THz] for this array"),
-        (["--eps-gap", "1e300"], "|eps_gap| <= 10000"),
-        (["--period", "100.001um"], "period_x must exceed side_x + gap"),
-    ],
-)
-def test_thz_spectrum_rejects_bare_frequencies_huge_sizes_and_unphysical_input(args, message):
-    base = {"--gap": "5nm", "--thickness": "100nm", "--side": "100um", "--period": "200um"}
-    for flag, value in zip(args[::2], args[1::2]):
-        base[flag] = value
-    out = run("thz", "spectrum", *[item for pair in base.items() for item in pair])
-    assert out.returncode == 2
-    assert message in " ".join(out.stderr.split())
-    assert "Traceback" not in out.stderr
 
 
 def test_bench_thz_rejects_sizes_beyond_its_caps():
