@@ -61,6 +61,9 @@ MAX_FREQS = 100_000
 MAX_PAIRS = 10_000_000
 """Most (design, frequency) pairs of one :func:`responses` call."""
 
+MAX_POINTS = 100_000
+"""Most field points per :meth:`Response.pressure` or :meth:`Response.plate_displacement` call."""
+
 MAX_DESIGNS = 1_000_000
 """Most designs in one :class:`CavityBatch`."""
 
@@ -248,13 +251,18 @@ class _ModalField:
 
 
 def _points(points: ArrayLike, sizes: tuple[float, ...]) -> np.ndarray:
-    """``points`` as (n_points, len(sizes)) float64 inside the closed box [0, L], else ValueError."""
+    """``points`` as (n_points, len(sizes)) float64 inside the closed box [0, L], at most MAX_POINTS, else ValueError."""
     dim = len(sizes)
-    array = np.asarray(points, dtype=np.float64)
+    try:
+        array = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"points must be coordinates in metres; got points={points!r}") from None
     if array.ndim == 1 and dim == 1:
         array = array[:, None]
     if array.ndim != 2 or array.shape[1] != dim:
         raise ValueError(f"points must have shape (n_points, {dim}) in metres; got shape {array.shape}")
+    if len(array) > MAX_POINTS:
+        raise ValueError(f"points may hold at most {MAX_POINTS} points per call; got {len(array)}")
     inside = (np.isfinite(array) & (array >= 0.0) & (array <= np.asarray(sizes))).all(axis=1)
     if not inside.all():
         row = int(np.argmin(inside))

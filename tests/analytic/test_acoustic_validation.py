@@ -109,6 +109,16 @@ def test_cavity_batch_rejects_out_of_range_fields(kwargs, message):
         acoustic.CavityBatch(**(fields | kwargs))
 
 
+def test_field_evaluation_rejects_bad_or_too_many_points():
+    res = acoustic.response(CAV3, [100.0], FORCE3, n_plate=4, n_transverse=4)
+    with pytest.raises(ValueError, match="points must be coordinates in metres"):
+        res.pressure([[10**400, 0.1, 0.1]])
+    with pytest.raises(ValueError, match="points may hold at most 100000 points"):
+        res.pressure(np.full((100_001, 3), 0.1))
+    with pytest.raises(ValueError, match="points must lie inside"):
+        res.plate_displacement([[math.nan, 0.1]])
+
+
 def test_responses_caps_the_number_of_design_frequency_pairs():
     batch = acoustic.CavityBatch.from_cavities([CAV3] * 101, [FORCE3] * 101)
     with pytest.raises(ValueError, match=r"n_design·n_freq must be at most 10000000"):
