@@ -332,6 +332,12 @@ def _acoustic_cavity(
     return acoustic.PlateCavity(lengths, plate, acoustic.Air(loss_factor=loss_air))
 
 
+def _cavity_title(cavity: acoustic.PlateCavity, material: str) -> str:
+    """E.g. ``3D plate-backed cavity 0.5 × 0.4 × 0.3 m, 2 mm aluminium`` (whatever units were typed)."""
+    dims = " × ".join(f"{length:g}" for length in cavity.size)
+    return f"{cavity.dim}D plate-backed cavity {dims} m, {cavity.plate.thickness * 1e3:g} mm {material}"
+
+
 def _at(text: str, kind: str, name: str, dim: int) -> tuple[float, float | tuple[float, float]]:
     """``VALUE@X[,Y]`` (e.g. ``1N@0.1,0.12`` or ``50g@10cm``) as (SI value, x or (x, y) in m)."""
     value, sep, where = text.partition("@")
@@ -377,7 +383,7 @@ def acoustic_modes(
     if as_json:
         _emit_json(payload)
         return
-    table = Table(title=f"{cavity.dim}D plate-backed cavity {size} m, {thickness} {material}")
+    table = Table(title=_cavity_title(cavity, material))
     for column in ("#", "coupled (Hz)", "plate in vacuo (Hz)", "rigid cavity (Hz)"):
         table.add_column(column)
     for k in range(count):
@@ -464,7 +470,7 @@ def acoustic_response(
     if as_json:
         _emit_json(payload)
         return
-    table = Table(title=f"{dim}D plate-backed cavity {size} m, {thickness} {material}", show_header=False)
+    table = Table(title=_cavity_title(cavity, material), show_header=False)
     table.add_row("band", f"{f_lo:g}–{f_hi:g} Hz, {points} points")
     table.add_row("L_p,avg of the band-averaged <|p|^2>", f"{payload['lp_band_db']:.2f} dB re 20 µPa")
     table.add_row("mean of L_p,avg over the band", f"{payload['lp_mean_db']:.2f} dB")

@@ -43,6 +43,7 @@ def test_acoustic_response_table_for_a_plane_wave_on_a_2d_strip():
     out = invoke("acoustic", "response", "--size", "0.5,0.4", "--plane-wave", "1Pa", "--points", "8")
     assert out.exit_code == 0, out.output
     assert "L_p,avg" in out.stdout and "peak" in out.stdout
+    assert "0.5 × 0.4 m, 2 mm aluminium" in out.stdout
 
 
 @pytest.mark.parametrize(
