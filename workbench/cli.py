@@ -10,14 +10,16 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
-import typer
-from rich.console import Console
-from rich.table import Table
+_STARTED = time.perf_counter()  # before the heavy imports: import time is reported apart from compute time
 
-from analytic import acoustic, thz
+import numpy as np  # noqa: E402
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
 
-from .units import parse_quantity
+from analytic import acoustic, thz  # noqa: E402
+
+from .units import parse_quantity  # noqa: E402
 
 app = typer.Typer(help="Inverse-design and physics-informed ML workbench.", no_args_is_help=True)
 thz_app = typer.Typer(help="THz nanogap-loop arrays.", no_args_is_help=True)
@@ -35,7 +37,41 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _emit_json(payload: dict) -> None:
-    typer.echo(json.dumps(payload, indent=2, default=float))
+    """Strict JSON on stdout: a NaN or infinity is an error, never printed as ``NaN``/``Infinity``."""
+    try:
+        text = json.dumps(payload, indent=2, default=float, allow_nan=False)
+    except ValueError:
+        raise _fail("the result holds a NaN or infinite value; nothing was printed (please report it)") from None
+    typer.echo(text)
+
+
+def _frequency(text: str, name: str) -> float:
+    """A frequency option that must carry its unit: a bare ``0.05`` is ambiguous (Hz? THz?)."""
+    value = parse_quantity(text, "frequency", name)
+    try:
+        float(text)
+    except ValueError:
+        return value  # a unit follows the number
+    raise ValueError(f"{name} needs a unit (Hz, kHz, MHz, GHz or THz), e.g. {text}THz or {text}Hz; got {name}={text!r}")
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{name} must lie in [{low}, {high}]; got {name}={value}")
+
+
+def _timing(cold_s: float, warm_s: float, started: float) -> dict:
+    """Warm compute time apart from the first call (compiled-kernel cache load or JIT) and the imports."""
+    return {"compute_warm_s": warm_s, "first_call_s": cold_s, "import_s": started - _STARTED}
+
+
+def _format_length(metres: float) -> str:
+    """A length as people read it: nm below 1 µm, µm below 1 mm, else mm."""
+    if metres < 1e-6:
+        return f"{metres * 1e9:.4g} nm"
+    if metres < 1e-3:
+        return f"{metres * 1e6:.4g} µm"
+    return f"{metres * 1e3:.4g} mm"
 
 
 @thz_app.command("spectrum")
@@ -50,13 +86,14 @@ def thz_spectrum(
     eps_gap: Annotated[float, typer.Option(help="Gap permittivity.")] = thz.Materials.eps_gap,
     eps_substrate: Annotated[float, typer.Option(help="Substrate permittivity.")] = thz.Materials.eps_substrate,
     eps_superstrate: Annotated[float, typer.Option(help="Superstrate permittivity.")] = thz.Materials.eps_superstrate,
-    fmin: Annotated[str, typer.Option(help="Lowest frequency, e.g. 0.05THz.")] = "0.05THz",
-    fmax: Annotated[str, typer.Option(help="Highest frequency, e.g. 1THz.")] = "1THz",
-    points: Annotated[int, typer.Option(help="Number of frequencies.")] = 256,
+    fmin: Annotated[str, typer.Option(help="Lowest frequency with its unit, e.g. 0.05THz.")] = "0.05THz",
+    fmax: Annotated[str, typer.Option(help="Highest frequency with its unit, e.g. 1THz.")] = "1THz",
+    points: Annotated[int, typer.Option(help="Number of frequencies, 3 to 100000.")] = 256,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG of |t| and FE here.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Spectrum, resonance and peak field enhancement of one loop array."""
+    """Spectrum, resonance and peak field enhancement of one loop array (--json adds the whole curve, SI units)."""
+    started = time.perf_counter()
     try:
         lengths = {
             "gap": parse_quantity(gap, "length", "gap"),
@@ -66,21 +103,28 @@ def thz_spectrum(
         }
         lengths["side_y"] = parse_quantity(side_y, "length", "side_y") if side_y else lengths["side_x"]
         lengths["period_y"] = parse_quantity(period_y, "length", "period_y") if period_y else lengths["period_x"]
-        f_lo, f_hi = parse_quantity(fmin, "frequency", "fmin"), parse_quantity(fmax, "frequency", "fmax")
+        f_lo, f_hi = _frequency(fmin, "fmin"), _frequency(fmax, "fmax")
         if not 0 < f_lo < f_hi:
             raise ValueError(f"need 0 < fmin < fmax; got fmin={f_lo:g} Hz, fmax={f_hi:g} Hz")
-        if points < 3:
-            raise ValueError(f"points must be >= 3; got points={points}")
+        _check_range("points", points, 3, 100_000)
         array = thz.LoopArray(
             **lengths, eps_gap=eps_gap, eps_substrate=eps_substrate, eps_superstrate=eps_superstrate, metal=metal
         )
+        grid = np.linspace(f_lo, f_hi, points)
+        limit = float(thz.frequency_limit(thz.LoopArrayBatch.from_arrays([array]))[0])
+        if f_lo < 1e9 or f_hi > limit:
+            raise ValueError(
+                f"fmin and fmax must lie in [1 GHz, {limit / 1e12:.4g} THz] for this array; got {fmin}, {fmax}"
+            )
     except ValueError as error:
         raise _fail(str(error)) from None
-    start = time.perf_counter()
-    grid = np.linspace(f_lo, f_hi, points)
-    spec = thz.spectrum(array, grid)
-    res = thz.resonance(array, f_lo, f_hi, points=points)
-    elapsed = time.perf_counter() - start
+    timings = []
+    for _ in range(2):  # the first run pays the compiled-kernel cache load (or JIT); the second is warm
+        start = time.perf_counter()
+        spec = thz.spectrum(array, grid)
+        res = thz.resonance(array, f_lo, f_hi, points=points)
+        timings.append(time.perf_counter() - start)
+    timing = _timing(timings[0], timings[1], started)
     peak = int(np.argmax(spec.fe_avg))
     payload = {
         "array": {k: getattr(array, k) for k in thz.GEOMETRY_FIELDS}
@@ -90,7 +134,16 @@ def thz_spectrum(
         "fe_convention": "incident-field normalised (fe_avg = |t|/beta)",
         "diffraction_frequency_hz": array.diffraction_frequency,
         "points_above_diffraction": int(spec.above_diffraction.sum()),
-        "elapsed_s": elapsed,
+        "spectrum": {
+            "freqs_hz": grid.tolist(),
+            "t_abs": spec.t_abs.tolist(),
+            "transmittance": spec.transmittance.tolist(),
+            "reflectance": spec.reflectance.tolist(),
+            "fe_avg": spec.fe_avg.tolist(),
+            "fe_peak": spec.fe_peak.tolist(),
+            "above_diffraction": spec.above_diffraction.tolist(),
+        },
+        **timing,
     }
     if plot is not None:
         from .plots import plot_thz_spectrum
@@ -100,6 +153,12 @@ def thz_spectrum(
         _emit_json(payload)
         return
     table = Table(title="THz nanogap-loop array", show_header=False)
+    table.add_row(
+        "geometry",
+        f"gap {_format_length(array.gap)}, film {_format_length(array.thickness)}, loop "
+        f"{_format_length(array.side_x)} × {_format_length(array.side_y)}, period "
+        f"{_format_length(array.period_x)} × {_format_length(array.period_y)}",
+    )
     table.add_row("resonance (max |t|)", f"{res.frequency / 1e12:.4f} THz")
     table.add_row("|t| at resonance", f"{res.t_abs:.4f}")
     table.add_row("FE_avg / FE_peak at resonance", f"{res.fe_avg:.4g} / {res.fe_peak:.4g}")
@@ -109,7 +168,8 @@ def thz_spectrum(
         table.add_row("[yellow]warning[/yellow]", f"{int(spec.above_diffraction.sum())} points above diffraction")
     if plot is not None:
         table.add_row("plot", payload["plot"])
-    table.add_row("computed in", f"{elapsed * 1e3:.1f} ms")
+    table.add_row("computed in (warm)", f"{timing['compute_warm_s'] * 1e3:.1f} ms")
+    table.add_row("first call, imports", f"{timing['first_call_s'] * 1e3:.0f} ms, {timing['import_s']:.1f} s")
     console.print(table)
 
 
@@ -240,7 +300,7 @@ def search_command(
 def _write_bench(result: dict, out: Path | None, name: str) -> Path:
     path = out or Path("runs") / "bench" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))
+    path.write_text(json.dumps(result, indent=2, allow_nan=False))
     return path
 
 
@@ -254,8 +314,11 @@ def bench_thz(
     """New-geometry points/s of the NumPy reference vs the Numba kernel, and one 256-point spectrum."""
     from .bench import bench_thz as run
 
-    if geometries < 1 or reference < 1:
-        raise _fail(f"geometries and reference must be >= 1; got geometries={geometries}, reference={reference}")
+    try:
+        _check_range("geometries", geometries, 1, 1_000_000)
+        _check_range("reference", reference, 1, 1000)
+    except ValueError as error:
+        raise _fail(str(error)) from None
     result = run(n_geometries=geometries, n_reference=reference)
     result["json_path"] = str(_write_bench(result, out, "thz"))
     if as_json:
@@ -276,7 +339,8 @@ def bench_thz(
     )
     console.print(table)
     console.print(
-        f"max |Δt|/|t| Numba vs NumPy: {result['max_relative_difference_t']:.1e}; JSON: {result['json_path']}"
+        f"max |Δt|/|t| Numba vs NumPy: {result['max_relative_difference_t']:.1e}; first Numba call (cache load or "
+        f"JIT) {result['first_call_s'] * 1e3:.0f} ms, not in the rates; JSON: {result['json_path']}"
     )
 
 
@@ -298,6 +362,12 @@ def _acoustic_cavity(
     return acoustic.PlateCavity(lengths, plate, acoustic.Air(loss_factor=loss_air))
 
 
+def _cavity_title(cavity: acoustic.PlateCavity, material: str) -> str:
+    """E.g. ``3D plate-backed cavity 0.5 × 0.4 × 0.3 m, 2 mm aluminium`` (whatever units were typed)."""
+    dims = " × ".join(f"{length:g}" for length in cavity.size)
+    return f"{cavity.dim}D plate-backed cavity {dims} m, {cavity.plate.thickness * 1e3:g} mm {material}"
+
+
 def _at(text: str, kind: str, name: str, dim: int) -> tuple[float, float | tuple[float, float]]:
     """``VALUE@X[,Y]`` (e.g. ``1N@0.1,0.12`` or ``50g@10cm``) as (SI value, x or (x, y) in m)."""
     value, sep, where = text.partition("@")
@@ -313,17 +383,21 @@ def acoustic_modes(
     size: SizeOption,
     material: MaterialOption = "aluminium",
     thickness: ThicknessOption = "2mm",
-    count: Annotated[int, typer.Option(help="Number of coupled natural frequencies.")] = 9,
+    count: Annotated[int, typer.Option(help="Number of coupled natural frequencies, 1 to 200.")] = 9,
     as_json: JsonFlag = False,
 ) -> None:
     """Lossless coupled natural frequencies (converged), with the in-vacuo plate and rigid-cavity modes."""
+    started = time.perf_counter()
     try:
         cavity = _acoustic_cavity(size, material, thickness)
-        start = time.perf_counter()
-        coupled = acoustic.coupled_modes(cavity, count)
+        timings = []
+        for _ in range(2):  # the second run is warm (no import or first-call cost)
+            start = time.perf_counter()
+            coupled = acoustic.coupled_modes(cavity, count)
+            timings.append(time.perf_counter() - start)
     except ValueError as error:
         raise _fail(str(error)) from None
-    elapsed = time.perf_counter() - start
+    timing = _timing(timings[0], timings[1], started)
     plate = cavity.plate
     grid = np.arange(1, count + 1)
     lateral = [(grid / length) ** 2 for length in cavity.size[:-1]]
@@ -334,18 +408,21 @@ def acoustic_modes(
         "coupled_hz": coupled.tolist(),
         "plate_in_vacuo_hz": in_vacuo.tolist(),
         "rigid_cavity_hz": acoustic.cavity_modes(cavity.size, cavity.air, count).tolist(),
-        "elapsed_s": elapsed,
+        **timing,
     }
     if as_json:
         _emit_json(payload)
         return
-    table = Table(title=f"{cavity.dim}D plate-backed cavity {size} m, {thickness} {material}")
+    table = Table(title=_cavity_title(cavity, material))
     for column in ("#", "coupled (Hz)", "plate in vacuo (Hz)", "rigid cavity (Hz)"):
         table.add_column(column)
     for k in range(count):
         table.add_row(str(k + 1), f"{coupled[k]:.2f}", f"{in_vacuo[k]:.2f}", f"{payload['rigid_cavity_hz'][k]:.2f}")
     console.print(table)
-    console.print(f"computed in {elapsed * 1e3:.0f} ms")
+    console.print(
+        f"computed in {timing['compute_warm_s'] * 1e3:.0f} ms warm (first call {timing['first_call_s'] * 1e3:.0f} ms, "
+        f"imports {timing['import_s']:.1f} s)"
+    )
 
 
 @acoustic_app.command("response")
@@ -363,13 +440,14 @@ def acoustic_response(
     ] = None,
     loss_plate: Annotated[float, typer.Option(help="Plate loss factor eta_s.")] = 0.01,
     loss_air: Annotated[float, typer.Option(help="Air loss factor eta_a.")] = 0.01,
-    fmin: Annotated[str, typer.Option(help="Lowest frequency, e.g. 20Hz.")] = "20Hz",
-    fmax: Annotated[str, typer.Option(help="Highest frequency, e.g. 400Hz.")] = "400Hz",
-    points: Annotated[int, typer.Option(help="Number of frequencies (linear grid).")] = 200,
+    fmin: Annotated[str, typer.Option(help="Lowest frequency with its unit, e.g. 20Hz.")] = "20Hz",
+    fmax: Annotated[str, typer.Option(help="Highest frequency with its unit, e.g. 400Hz.")] = "400Hz",
+    points: Annotated[int, typer.Option(help="Number of frequencies (linear grid), 2 to 100000.")] = 200,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG of L_p,avg(f) here.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Forced response: band-averaged cavity level L_p,avg and acoustic potential energy (depth-exact form)."""
+    started = time.perf_counter()
     try:
         cavity = _acoustic_cavity(size, material, thickness, loss_plate, loss_air)
         dim = cavity.dim
@@ -384,17 +462,19 @@ def acoustic_response(
         if not loads:
             raise ValueError("give at least one --force or a --plane-wave")
         masses = [acoustic.PointMass(*_at(text, "mass", "mass", dim)) for text in mass or []]
-        f_lo, f_hi = parse_quantity(fmin, "frequency", "fmin"), parse_quantity(fmax, "frequency", "fmax")
+        f_lo, f_hi = _frequency(fmin, "fmin"), _frequency(fmax, "fmax")
         if not 0 < f_lo < f_hi:
             raise ValueError(f"need 0 < fmin < fmax; got fmin={f_lo:g} Hz, fmax={f_hi:g} Hz")
-        if points < 2:
-            raise ValueError(f"points must be >= 2; got points={points}")
+        _check_range("points", points, 2, 100_000)
         grid = np.linspace(f_lo, f_hi, points)
-        start = time.perf_counter()
-        res = acoustic.response(cavity, grid, loads, masses)
+        timings = []
+        for _ in range(2):  # the first run pays the compiled-kernel cache load (or JIT); the second is warm
+            start = time.perf_counter()
+            res = acoustic.response(cavity, grid, loads, masses)
+            timings.append(time.perf_counter() - start)
     except ValueError as error:
         raise _fail(str(error)) from None
-    elapsed = time.perf_counter() - start
+    timing = _timing(timings[0], timings[1], started)
     peak = int(np.argmax(res.lp_avg))
     band_ms = float(np.mean(res.mean_square_pressure))
     unit = "kg" if dim == 3 else "kg/m"
@@ -413,7 +493,7 @@ def acoustic_response(
         "plate_modes": list(map(int, res.plate_modes.max(axis=0))),
         "freqs_hz": grid.tolist(),
         "lp_avg_db": res.lp_avg.tolist(),
-        "elapsed_s": elapsed,
+        **timing,
     }
     if plot is not None:
         from .plots import plot_acoustic_response
@@ -422,7 +502,7 @@ def acoustic_response(
     if as_json:
         _emit_json(payload)
         return
-    table = Table(title=f"{dim}D plate-backed cavity {size} m, {thickness} {material}", show_header=False)
+    table = Table(title=_cavity_title(cavity, material), show_header=False)
     table.add_row("band", f"{f_lo:g}–{f_hi:g} Hz, {points} points")
     table.add_row("L_p,avg of the band-averaged <|p|^2>", f"{payload['lp_band_db']:.2f} dB re 20 µPa")
     table.add_row("mean of L_p,avg over the band", f"{payload['lp_mean_db']:.2f} dB")
@@ -431,7 +511,8 @@ def acoustic_response(
     table.add_row("plate + added mass", f"{cavity.plate_mass:.4g} + {payload['added_mass']:.4g} {unit}")
     if plot is not None:
         table.add_row("plot", payload["plot"])
-    table.add_row("computed in", f"{elapsed * 1e3:.1f} ms")
+    table.add_row("computed in (warm)", f"{timing['compute_warm_s'] * 1e3:.1f} ms")
+    table.add_row("first call, imports", f"{timing['first_call_s'] * 1e3:.0f} ms, {timing['import_s']:.1f} s")
     console.print(table)
 
 
@@ -450,17 +531,26 @@ def bench_acoustic(
     env steps/s of the quiet objective (one step = one design over the whole band)."""
     from .bench import bench_acoustic as run
 
-    if min(designs, freqs, reference, env_steps) < 1:
-        raise _fail(
-            f"designs, freqs, reference and env-steps must be >= 1; got {designs}, {freqs}, {reference}, {env_steps}"
-        )
+    try:
+        for name, value in (("designs", designs), ("freqs", freqs), ("reference", reference)):
+            _check_range(name, value, 1, 4096)
+        _check_range("env-steps", env_steps, 1, 1000)
+    except ValueError as error:
+        raise _fail(str(error)) from None
     result = run(n_designs=designs, n_freqs=freqs, n_reference=reference, env_vector_steps=env_steps)
     result["json_path"] = str(_write_bench(result, out, "acoustic"))
     if as_json:
         _emit_json(result)
         return
     table = Table(title=f"bench acoustic ({result['machine']['numba_threads']} threads, 12x12 x 12x12 modes, 3D)")
-    for column in ("case", "NumPy points/s", "Numba points/s", "speedup", "max rel. diff."):
+    for column in (
+        "case",
+        "NumPy points/s",
+        "Numba points/s",
+        "speedup",
+        "max rel. diff.",
+        "first call (not in rates)",
+    ):
         table.add_column(column)
     for label, row in result["cases"].items():
         table.add_row(
@@ -469,6 +559,7 @@ def bench_acoustic(
             f"{row['numba_points_per_s']:,.0f}",
             f"{row['speedup']:,.0f}×",
             f"{row['max_relative_difference']:.1e}",
+            f"{row['first_call_s'] * 1e3:,.0f} ms",
         )
     console.print(table)
     env = result["env"]

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.integrate import quad
 
-from ._geometry import Air, Plate, _non_negative, _positive
+from ._geometry import Air, Plate, _bounded, check_air
 from ._model import check_freqs
 
 DIFFUSE_LIMIT_DEG = 78.0
@@ -21,7 +21,9 @@ DIFFUSE_LIMIT_DEG = 78.0
 
 def coincidence_frequency(plate: Plate, air: Air | None = None) -> float:
     """f_c = (c²/2π)·√(m″/D), Hz, with the lossless speed c of ``air`` (default 343 m/s)."""
-    speed = (air or Air()).speed
+    if not isinstance(plate, Plate):
+        raise ValueError(f"plate must be an acoustic.Plate; got plate={plate!r}")
+    speed = check_air(air).speed
     return speed**2 / (2.0 * np.pi) * math.sqrt(plate.surface_density / plate.bending_stiffness)
 
 
@@ -43,26 +45,27 @@ def panel_transmission_loss(
     Args:
         panel: a :class:`Plate` (Cremer's oblique impedance with bending stiffness D and loss η_s:
             Z(θ) = iωm″[1 − (1+iη_s)·D k⁴ sin⁴θ/(m″ω²)], k = ω/c), or a surface density m″ in kg/m²
-            for a limp mass (Z = iωm″).
-        freqs: (n_freq,) Hz, > 0.
+            (in [1e-3, 1e4]) for a limp mass (Z = iωm″).
+        freqs: (n_freq,) Hz, in [0.1, 2e4].
         incidence: ``"normal"`` (θ = 0, where bending drops out) or ``"diffuse"``: τ(θ) averaged
             with weight sin 2θ over 0…``max_angle`` degrees and normalised, integrated in s = sin²θ
             by adaptive quadrature with the coincidence point as a breakpoint.
         air: fluid on both sides (ρc from its lossless density and speed); default :class:`Air`.
-        max_angle: upper angle of the diffuse average, degrees, in (0, 90).
+        max_angle: upper angle of the diffuse average, degrees, in [1, 89].
 
     τ(θ) = |1 + Z·cosθ/(2ρc)|⁻²; for a limp panel at normal incidence TL = 10·log10[1 + (ωm″/2ρc)²].
     """
-    air = air or Air()
+    air = check_air(air)
     freqs = check_freqs(freqs)
     if isinstance(panel, Plate):
         surface_density, f_c, loss = panel.surface_density, coincidence_frequency(panel, air), panel.loss_factor
     else:
-        surface_density, f_c, loss = _positive("panel", "surface_density", panel, "kg/m^2"), math.inf, 0.0
+        surface_density = _bounded("panel", "surface_density", panel, "kg/m^2", "surface_density")
+        f_c, loss = math.inf, 0.0
     if incidence not in ("normal", "diffuse"):
         raise ValueError(f"incidence must be 'normal' or 'diffuse'; got incidence={incidence!r}")
-    if not (isinstance(max_angle, (int, float)) and 0.0 < max_angle < 90.0):
-        raise ValueError(f"max_angle must be in (0, 90) degrees; got max_angle={max_angle!r}")
+    if isinstance(max_angle, bool) or not (isinstance(max_angle, (int, float)) and 1.0 <= max_angle <= 89.0):
+        raise ValueError(f"max_angle must lie in [1, 89] degrees; got max_angle={max_angle!r}")
     mass_terms = 2.0 * np.pi * freqs * surface_density / (2.0 * air.impedance)
     if incidence == "normal":
         return -10.0 * np.log10(_transmission(np.zeros(len(freqs)), mass_terms, 0.0))
@@ -78,19 +81,20 @@ def panel_transmission_loss(
 
 
 def double_wall_resonance(mass_1: float, mass_2: float, gap: float, air: Air | None = None) -> float:
-    """Mass–air–mass resonance f_0 = (1/2π)·√(ρc²(m1+m2)/(d·m1·m2)), Hz; masses in kg/m², gap d in m."""
-    air = air or Air()
-    m1 = _positive("double wall", "mass_1", mass_1, "kg/m^2")
-    m2 = _positive("double wall", "mass_2", mass_2, "kg/m^2")
-    d = _positive("double wall", "gap", gap, "m")
+    """Mass–air–mass resonance f_0 = (1/2π)·√(ρc²(m1+m2)/(d·m1·m2)), Hz; masses in kg/m² (each in [1e-3, 1e4]),
+    gap d in m (in [1e-4, 10])."""
+    air = check_air(air)
+    m1 = _bounded("double wall", "mass_1", mass_1, "kg/m^2", "surface_density")
+    m2 = _bounded("double wall", "mass_2", mass_2, "kg/m^2", "surface_density")
+    d = _bounded("double wall", "gap", gap, "m", "wall_gap")
     return math.sqrt(air.density * air.speed**2 * (m1 + m2) / (d * m1 * m2)) / (2.0 * np.pi)
 
 
 def _neck(volume: float, neck_length: float, neck_radius: float, end_correction: float) -> tuple[float, float, float]:
-    v = _positive("Helmholtz resonator", "volume", volume, "m^3")
-    length = _positive("Helmholtz resonator", "neck_length", neck_length, "m")
-    radius = _positive("Helmholtz resonator", "neck_radius", neck_radius, "m")
-    correction = _non_negative("Helmholtz resonator", "end_correction", end_correction, "neck radii")
+    v = _bounded("Helmholtz resonator", "volume", volume, "m^3", "resonator_volume")
+    length = _bounded("Helmholtz resonator", "neck_length", neck_length, "m", "neck")
+    radius = _bounded("Helmholtz resonator", "neck_radius", neck_radius, "m", "neck")
+    correction = _bounded("Helmholtz resonator", "end_correction", end_correction, "neck radii", "end_correction")
     return v, np.pi * radius**2, length + correction * radius
 
 
@@ -99,10 +103,11 @@ def helmholtz_resonator_frequency(
 ) -> float:
     """f_H = (c/2π)·√(S/(V·L_eff)), Hz; S = πr², L_eff = L + end_correction·r (1.2 unflanged … 1.7 flanged).
 
-    Args: volume V in m³, neck_length L in m, neck_radius r in m; air gives the lossless c.
+    Args: volume V in m³ (in [1e-9, 1e3]), neck_length L and neck_radius r in m (each in [1e-5, 10]),
+    end_correction in [0, 2]; air gives the lossless c.
     """
     v, area, effective = _neck(volume, neck_length, neck_radius, end_correction)
-    return (air or Air()).speed / (2.0 * np.pi) * math.sqrt(area / (v * effective))
+    return check_air(air).speed / (2.0 * np.pi) * math.sqrt(area / (v * effective))
 
 
 def side_branch_transmission_loss(
@@ -118,16 +123,17 @@ def side_branch_transmission_loss(
     """TL of a Helmholtz resonator as a side branch of a duct, dB, (n_freq,).
 
     TL = 20·log10|1 + ρc/(2·S_d·Z_b)| with Z_b = R + i(ωρL_eff/S − ρc²/(ωV)) (acoustic impedance,
-    Pa·s/m³). ``duct_area`` S_d in m²; ``resistance`` R ≥ 0 in Pa·s/m³.
+    Pa·s/m³). Resonator arguments as in :func:`helmholtz_resonator_frequency`; ``duct_area`` S_d
+    in m² (in [1e-6, 100]); ``resistance`` R in Pa·s/m³ (in [0, 1e12]); freqs (n_freq,) Hz in [0.1, 2e4].
 
     Raises:
         ValueError: bad inputs, or R = 0 with a frequency exactly at f_H (infinite TL): give R > 0.
     """
-    air = air or Air()
+    air = check_air(air)
     freqs = check_freqs(freqs)
     v, area, effective = _neck(volume, neck_length, neck_radius, end_correction)
-    s_d = _positive("side branch", "duct_area", duct_area, "m^2")
-    r = _non_negative("side branch", "resistance", resistance, "Pa s/m^3")
+    s_d = _bounded("side branch", "duct_area", duct_area, "m^2", "duct_area")
+    r = _bounded("side branch", "resistance", resistance, "Pa s/m^3", "resistance")
     omega = 2.0 * np.pi * freqs
     z_b = r + 1j * (omega * air.density * effective / area - air.density * air.speed**2 / (omega * v))
     if np.any(z_b == 0):

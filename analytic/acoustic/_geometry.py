@@ -14,35 +14,71 @@ from types import MappingProxyType
 
 import numpy as np
 
+BOUNDS: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {
+        "air_density": (1e-12, 1e4),
+        "air_speed": (10.0, 1e4),
+        "loss_factor": (0.0, 1.0),
+        "thickness": (1e-5, 0.1),
+        "youngs_modulus": (1e5, 1e13),
+        "density": (10.0, 3e4),
+        "poisson": (-0.9, 0.499),
+        "length": (1e-2, 100.0),
+        "amplitude": (0.0, 1e9),
+        "volume_velocity": (0.0, 1e3),
+        "mass": (0.0, 1e6),
+        "surface_density": (1e-3, 1e4),
+        "wall_gap": (1e-4, 10.0),
+        "resonator_volume": (1e-9, 1e3),
+        "neck": (1e-5, 10.0),
+        "end_correction": (0.0, 2.0),
+        "duct_area": (1e-6, 100.0),
+        "resistance": (0.0, 1e12),
+    }
+)
+"""Accepted ranges (SI units) of the model's inputs, wide around the physical ones: gases to
+liquids (ρ0 1e-12–1e4 kg/m³, down to the in-vacuo limit; c 10–1e4 m/s), loss factors 0–1, plates 10 µm–10 cm thick of
+rubber-to-diamond stiffness (E 1e5–1e13 Pa) and foam-to-osmium density (10–3e4 kg/m³),
+ν in [−0.9, 0.499], cavity lengths 1 cm–100 m, |loads| ≤ 1e9 (N, N/m or Pa), |q| ≤ 1e3 m³/s,
+masses ≤ 1e6 kg; companion models: panel and wall masses 1e-3–1e4 kg/m², wall gaps 0.1 mm–10 m,
+resonator volumes 1e-9–1e3 m³, neck lengths and radii 10 µm–10 m, end corrections 0–2 radii,
+duct areas 1e-6–100 m², resistances 0–1e12 Pa·s/m³. The upper bounds keep every squared quantity
+(|p|², D, ω_ab²) finite."""
+
+THIN_PLATE_RATIO = 10.0
+"""Kirchhoff plate validity: each in-plane plate length must be at least this multiple of the thickness."""
+
+
+def _bounded(owner: str, name: str, value: object, unit: str, bound: str, magnitude: bool = False) -> float:
+    """A real number (|complex| when ``magnitude``) inside ``BOUNDS[bound]``, else ValueError naming it."""
+    number = abs(_complex(owner, name, value, unit)) if magnitude else _real(owner, name, value, unit)
+    low, high = BOUNDS[bound]
+    if not low <= number <= high:
+        what = f"|{name}|" if magnitude else name
+        raise ValueError(
+            f"{owner} {what} must lie in [{low:g}, {high:g}]{' ' + unit if unit else ''}; got {name}={value!r}"
+        )
+    return number
+
 
 def _real(owner: str, name: str, value: object, unit: str) -> float:
     try:
+        if isinstance(value, (str, bytes, bool)):
+            raise TypeError
         number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{owner} {name} must be a real number ({unit}); got {name}={value!r}") from None
     if not math.isfinite(number):
         raise ValueError(f"{owner} {name} must be finite ({unit}); got {name}={value!r}")
     return number
 
 
-def _positive(owner: str, name: str, value: object, unit: str) -> float:
-    number = _real(owner, name, value, unit)
-    if number <= 0:
-        raise ValueError(f"{owner} {name} must be > 0 ({unit}); got {name}={value!r}")
-    return number
-
-
-def _non_negative(owner: str, name: str, value: object, unit: str) -> float:
-    number = _real(owner, name, value, unit)
-    if number < 0:
-        raise ValueError(f"{owner} {name} must be >= 0 ({unit}); got {name}={value!r}")
-    return number
-
-
 def _complex(owner: str, name: str, value: object, unit: str) -> complex:
     try:
+        if isinstance(value, (str, bytes, bool)):
+            raise TypeError
         number = complex(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{owner} {name} must be a (complex) number ({unit}); got {name}={value!r}") from None
     if not (math.isfinite(number.real) and math.isfinite(number.imag)):
         raise ValueError(f"{owner} {name} must be finite ({unit}); got {name}={value!r}")
@@ -54,8 +90,8 @@ def _position(owner: str, value: object, dims: tuple[int, ...], shape: str) -> f
     if np.ndim(value) == 0 and 1 in dims:
         return _real(owner, "position", value, "m")
     try:
-        coords = tuple(float(v) for v in value)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
+        coords = tuple(_real(owner, "position", v, "m") for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError, OverflowError):
         coords = ()
     if len(coords) not in dims or len(coords) == 1 or not all(math.isfinite(v) for v in coords):
         raise ValueError(f"{owner} position must be {shape} in metres (finite); got position={value!r}")
@@ -67,9 +103,12 @@ class Air:
     """Cavity fluid.
 
     Args:
-        density: ρ0, kg/m³; > 0.
-        speed: c, m/s; > 0.
-        loss_factor: η_a ≥ 0; enters as c² → c²(1 + iη_a) wherever c² appears (note §2.1).
+        density: ρ0, kg/m³; in [1e-12, 1e4] (1e-12: the in-vacuo limit).
+        speed: c, m/s; in [10, 1e4].
+        loss_factor: η_a in [0, 1]; enters as c² → c²(1 + iη_a) wherever c² appears (note §2.1).
+
+    Raises:
+        ValueError: a value outside its range (see :data:`BOUNDS`).
     """
 
     density: float = 1.21
@@ -77,14 +116,23 @@ class Air:
     loss_factor: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "density", _positive("Air", "density", self.density, "kg/m^3"))
-        object.__setattr__(self, "speed", _positive("Air", "speed", self.speed, "m/s"))
-        object.__setattr__(self, "loss_factor", _non_negative("Air", "loss_factor", self.loss_factor, "dimensionless"))
+        object.__setattr__(self, "density", _bounded("Air", "density", self.density, "kg/m^3", "air_density"))
+        object.__setattr__(self, "speed", _bounded("Air", "speed", self.speed, "m/s", "air_speed"))
+        object.__setattr__(self, "loss_factor", _bounded("Air", "loss_factor", self.loss_factor, "", "loss_factor"))
 
     @property
     def impedance(self) -> float:
         """Characteristic impedance ρ0c, Pa·s/m (rayl), lossless."""
         return self.density * self.speed
+
+
+def check_air(air: object) -> Air:
+    """``air`` if it is an :class:`Air`, :class:`Air` () for None, else ValueError."""
+    if air is None:
+        return Air()
+    if not isinstance(air, Air):
+        raise ValueError(f"air must be an acoustic.Air or None; got air={air!r}")
+    return air
 
 
 @dataclass(frozen=True)
@@ -113,11 +161,14 @@ class Plate:
     """Thin isotropic Kirchhoff plate, simply supported on its edges.
 
     Args:
-        thickness: h, m; > 0.
-        youngs_modulus: E, Pa; > 0 (lossless; the loss enters as E(1 + iη_s)).
-        density: ρ_s, kg/m³; > 0.
-        poisson: ν in (−1, 0.5).
-        loss_factor: η_s ≥ 0.
+        thickness: h, m; in [1e-5, 0.1] (and thin: see :class:`PlateCavity`).
+        youngs_modulus: E, Pa; in [1e5, 1e13] (lossless; the loss enters as E(1 + iη_s)).
+        density: ρ_s, kg/m³; in [10, 3e4].
+        poisson: ν in [−0.9, 0.499].
+        loss_factor: η_s in [0, 1].
+
+    Raises:
+        ValueError: a value outside its range (see :data:`BOUNDS`).
     """
 
     thickness: float
@@ -127,16 +178,14 @@ class Plate:
     loss_factor: float = 0.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "thickness", _positive("Plate", "thickness", self.thickness, "m"))
-        object.__setattr__(self, "youngs_modulus", _positive("Plate", "youngs_modulus", self.youngs_modulus, "Pa"))
-        object.__setattr__(self, "density", _positive("Plate", "density", self.density, "kg/m^3"))
-        poisson = _real("Plate", "poisson", self.poisson, "dimensionless")
-        if not -1.0 < poisson < 0.5:
-            raise ValueError(f"Plate poisson must lie in (-1, 0.5); got poisson={self.poisson!r}")
-        object.__setattr__(self, "poisson", poisson)
-        object.__setattr__(
-            self, "loss_factor", _non_negative("Plate", "loss_factor", self.loss_factor, "dimensionless")
-        )
+        for name, unit in (
+            ("thickness", "m"),
+            ("youngs_modulus", "Pa"),
+            ("density", "kg/m^3"),
+            ("poisson", ""),
+            ("loss_factor", ""),
+        ):
+            object.__setattr__(self, name, _bounded("Plate", name, getattr(self, name), unit, name))
 
     @classmethod
     def of(cls, material: str | Material, thickness: float, loss_factor: float = 0.0) -> Plate:
@@ -167,9 +216,13 @@ class PlateCavity:
 
     Args:
         size: ``(lx, ly, lz)`` in m for 3D, or ``(lx, lz)`` for the 2D analogue (cavity in the x–z
-            plane, plate strip on z = lz, per unit width); every length > 0.
+            plane, plate strip on z = lz, per unit width); every length in [0.01, 100] m, and each
+            in-plane length at least 10 plate thicknesses (Kirchhoff thin-plate theory).
         plate: the :class:`Plate`.
         air: the cavity :class:`Air`.
+
+    Raises:
+        ValueError: a length outside its range, a plate too thick for its size, wrong types.
     """
 
     size: tuple[float, ...]
@@ -178,16 +231,22 @@ class PlateCavity:
 
     def __post_init__(self) -> None:
         try:
-            size = tuple(float(v) for v in self.size)
-        except (TypeError, ValueError):
+            size = tuple(_real("PlateCavity", "size", v, "m") for v in self.size)
+        except (TypeError, ValueError, OverflowError):
             size = ()
         if len(size) not in (2, 3):
             raise ValueError(f"PlateCavity size must be (lx, lz) or (lx, ly, lz) in metres; got size={self.size!r}")
         names = ("lx", "lz") if len(size) == 2 else ("lx", "ly", "lz")
         for name, value in zip(names, size):
-            _positive("PlateCavity", f"size {name}", value, "m")
+            _bounded("PlateCavity", f"size {name}", value, "m", "length")
         if not isinstance(self.plate, Plate):
             raise ValueError(f"PlateCavity plate must be an acoustic.Plate; got plate={self.plate!r}")
+        for name, value in zip(names[:-1], size[:-1]):
+            if value < THIN_PLATE_RATIO * self.plate.thickness:
+                raise ValueError(
+                    f"PlateCavity size {name} must be at least {THIN_PLATE_RATIO:g} plate thicknesses "
+                    f"(thin-plate theory); got {name}={value!r} m with thickness={self.plate.thickness!r} m"
+                )
         if not isinstance(self.air, Air):
             raise ValueError(f"PlateCavity air must be an acoustic.Air; got air={self.air!r}")
         object.__setattr__(self, "size", size)
@@ -258,7 +317,7 @@ class PointForce:
     """Harmonic point force on a 3D plate, outward (+z) positive.
 
     Args:
-        amplitude: F, N (peak, complex allowed).
+        amplitude: F, N (peak, complex allowed); |F| ≤ 1e9.
         position: (x, y) on the plate, m; strictly inside (0, lx)×(0, ly).
     """
 
@@ -266,6 +325,7 @@ class PointForce:
     position: tuple[float, float]
 
     def __post_init__(self) -> None:
+        _bounded("PointForce", "amplitude", self.amplitude, "N", "amplitude", magnitude=True)
         object.__setattr__(self, "amplitude", _complex("PointForce", "amplitude", self.amplitude, "N"))
         object.__setattr__(self, "position", _position("PointForce", self.position, (2,), "(x, y)"))
 
@@ -275,7 +335,7 @@ class LineForce:
     """Harmonic line force across a 2D plate strip (per unit width), outward (+z) positive.
 
     Args:
-        amplitude: F, N/m (peak, complex allowed).
+        amplitude: F, N/m (peak, complex allowed); |F| ≤ 1e9.
         position: x on the strip, m; strictly inside (0, lx).
     """
 
@@ -283,6 +343,7 @@ class LineForce:
     position: float
 
     def __post_init__(self) -> None:
+        _bounded("LineForce", "amplitude", self.amplitude, "N/m", "amplitude", magnitude=True)
         object.__setattr__(self, "amplitude", _complex("LineForce", "amplitude", self.amplitude, "N/m"))
         object.__setattr__(self, "position", _position("LineForce", self.position, (1,), "a number x"))
 
@@ -292,12 +353,13 @@ class PlaneWave:
     """Blocked plane wave at normal incidence: uniform load f = −2·p_inc on the whole plate.
 
     Args:
-        amplitude: incident pressure p_inc, Pa (peak, complex allowed).
+        amplitude: incident pressure p_inc, Pa (peak, complex allowed); |p_inc| ≤ 1e9.
     """
 
     amplitude: complex
 
     def __post_init__(self) -> None:
+        _bounded("PlaneWave", "amplitude", self.amplitude, "Pa", "amplitude", magnitude=True)
         object.__setattr__(self, "amplitude", _complex("PlaneWave", "amplitude", self.amplitude, "Pa"))
 
 
@@ -306,7 +368,7 @@ class PointMass:
     """Added mass rigidly attached to the plate (adds −ω²·M·φφᵀ to the plate impedance).
 
     Args:
-        mass: kg in 3D; in 2D a line mass across the strip, kg/m per unit width; ≥ 0.
+        mass: kg in 3D; in 2D a line mass across the strip, kg/m per unit width; in [0, 1e6].
         position: (x, y) in 3D or x in 2D, m; strictly inside the plate.
     """
 
@@ -314,7 +376,7 @@ class PointMass:
     position: float | tuple[float, float]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "mass", _non_negative("PointMass", "mass", self.mass, "kg or kg/m"))
+        object.__setattr__(self, "mass", _bounded("PointMass", "mass", self.mass, "kg or kg/m", "mass"))
         object.__setattr__(self, "position", _position("PointMass", self.position, (1, 2), "x (2D) or (x, y) (3D)"))
 
 
@@ -323,7 +385,7 @@ class Monopole:
     """Interior point (3D) or line (2D) monopole, solved with the full modal form (note §2.3).
 
     Args:
-        volume_velocity: q, m³/s (peak, complex allowed); in 2D m²/s per unit width.
+        volume_velocity: q, m³/s (peak, complex allowed); in 2D m²/s per unit width; |q| ≤ 1e3.
         position: (x, y, z) in 3D or (x, z) in 2D, m; inside the closed cavity.
     """
 
@@ -331,6 +393,7 @@ class Monopole:
     position: tuple[float, ...]
 
     def __post_init__(self) -> None:
+        _bounded("Monopole", "volume_velocity", self.volume_velocity, "m^3/s", "volume_velocity", magnitude=True)
         object.__setattr__(
             self, "volume_velocity", _complex("Monopole", "volume_velocity", self.volume_velocity, "m^3/s")
         )

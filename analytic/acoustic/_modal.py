@@ -20,6 +20,12 @@ MIN_MODES = 8
 MAX_MODES = 32
 """Default cap on the number of plate and of transverse modes per in-plane axis."""
 
+MAX_AXIS_MODES = 64
+"""Largest explicit plate or transverse mode count per in-plane axis."""
+
+MAX_MODE_PRODUCT = 1024
+"""Largest explicit number of plate (or transverse) modes in all: Z is dense in them (16 MB at 1024)."""
+
 MODE_FREQUENCY_MULTIPLE = 2.0
 """Default rule: keep every mode along an axis whose frequency is at most this multiple of the top frequency."""
 
@@ -43,10 +49,22 @@ def coupling_integrals(n: np.ndarray, q: np.ndarray, length: np.ndarray | float)
 def _axis_count(name: str, value: int | tuple[int, ...] | None, dim: int) -> tuple[int, int] | None:
     if value is None:
         return None
-    counts = (value,) * (dim - 1) if np.ndim(value) == 0 else tuple(value)  # type: ignore[arg-type]
-    if len(counts) != dim - 1 or not all(isinstance(c, (int, np.integer)) and c >= 1 for c in counts):
-        want = "an int >= 1" if dim == 2 else "an int >= 1 or a pair (nx, ny) of ints >= 1"
-        raise ValueError(f"{name} must be {want} for a {dim}D cavity; got {name}={value!r}")
+    try:
+        counts = (value,) * (dim - 1) if np.ndim(value) == 0 else tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        counts = ()
+    valid = len(counts) == dim - 1 and all(
+        isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 1 <= c <= MAX_AXIS_MODES for c in counts
+    )
+    if not valid or math.prod(int(c) for c in counts) > MAX_MODE_PRODUCT:
+        want = (
+            f"an int in [1, {MAX_AXIS_MODES}]"
+            if dim == 2
+            else f"an int or a pair (nx, ny) of ints in [1, {MAX_AXIS_MODES}]"
+        )
+        raise ValueError(
+            f"{name} must be {want} for a {dim}D cavity, at most {MAX_MODE_PRODUCT} modes in all; got {name}={value!r}"
+        )
     return (int(counts[0]), int(counts[1]) if dim == 3 else 1)
 
 
@@ -296,9 +314,10 @@ def cavity_mode_table(sizes: tuple[float, ...], counts: tuple[int, ...]) -> tupl
 
 def rigid_cavity_frequencies(sizes: tuple[float, ...], speed: float, count: int) -> np.ndarray:
     """Lowest ``count`` non-zero rigid-cavity natural frequencies, (count,) float64 Hz, ascending."""
-    lmax = max(sizes)
-    # every mode below the count-th one has indices below this bound along each axis
-    per_axis = [int(math.ceil(2.0 * count * length / lmax)) + 2 for length in sizes]
+    # first guess R^dim = count·2^dim·dim/(π·V) over-estimates Weyl's law (N ≈ (π/6)R³V in 3D, (π/4)R²A
+    # in 2D, R = 2f/c); the loop below doubles the table until it provably holds every mode
+    scale = (count * 2 ** len(sizes) * len(sizes) / (math.pi * math.prod(sizes))) ** (1.0 / len(sizes))
+    per_axis = [int(math.ceil(2.0 * scale * length)) + 2 for length in sizes]
     while True:
         _, kappa2, _ = cavity_mode_table(sizes, tuple(per_axis))
         freqs = np.sort(speed * np.sqrt(kappa2) / (2.0 * np.pi))[1 : count + 1]

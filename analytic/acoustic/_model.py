@@ -12,6 +12,8 @@ from numpy.typing import ArrayLike
 
 from ._full import cavity_shapes, full_form_response
 from ._geometry import (
+    BOUNDS,
+    THIN_PLATE_RATIO,
     LineForce,
     Monopole,
     PlaneWave,
@@ -43,15 +45,43 @@ P_REF = 20e-6
 MIN_DEPTH_MODES = 4 * MIN_MODES
 """Default minimum number of depth modes k of the truncated full form."""
 
+MAX_DEPTH_MODES = 512
+"""Most depth modes k of the truncated full form."""
+
+MAX_CAVITY_MODES = 20_000
+"""Most cavity modes (transverse × depth) of the truncated full form: its coupling matrix grows with it."""
+
+
+FREQ_BOUNDS = (0.1, 2e4)
+"""Accepted frequencies, Hz: infrasound to the top of the audio band (the modal models' regime)."""
+
+MAX_FREQS = 100_000
+"""Most frequencies in one call."""
+
+MAX_PAIRS = 10_000_000
+"""Most (design, frequency) pairs of one :func:`responses` call."""
+
+MAX_POINTS = 100_000
+"""Most field points per :meth:`Response.pressure` or :meth:`Response.plate_displacement` call."""
+
+MAX_DESIGNS = 1_000_000
+"""Most designs in one :class:`CavityBatch`."""
+
 
 def check_freqs(freqs: ArrayLike) -> np.ndarray:
-    """``freqs`` as a non-empty (n_freq,) float64 array of positive finite Hz, else ValueError."""
-    array = np.atleast_1d(np.asarray(freqs, dtype=np.float64))
+    """``freqs`` as a non-empty (n_freq,) float64 array of Hz in FREQ_BOUNDS (at most MAX_FREQS), else ValueError."""
+    try:
+        array = np.atleast_1d(np.asarray(freqs, dtype=np.float64))
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"freqs must be an array of frequencies in Hz; got freqs={freqs!r}") from None
     if array.ndim != 1 or array.size == 0:
         raise ValueError(f"freqs must be a non-empty 1-D array of frequencies in Hz; got shape {array.shape}")
-    bad = ~(np.isfinite(array) & (array > 0))
+    if array.size > MAX_FREQS:
+        raise ValueError(f"freqs may hold at most {MAX_FREQS} values; got {array.size}")
+    low, high = FREQ_BOUNDS
+    bad = ~((array >= low) & (array <= high))
     if bad.any():
-        raise ValueError(f"freqs must be positive and finite (Hz, > 0); got {float(array[bad][0])!r} Hz: drop f <= 0")
+        raise ValueError(f"freqs must lie in [{low:g}, {high:g}] Hz; got {float(array[bad][0])!r} Hz")
     return array
 
 
@@ -225,13 +255,18 @@ class _ModalField:
 
 
 def _points(points: ArrayLike, sizes: tuple[float, ...]) -> np.ndarray:
-    """``points`` as (n_points, len(sizes)) float64 inside the closed box [0, L], else ValueError."""
+    """``points`` as (n_points, len(sizes)) float64 inside the closed box [0, L], at most MAX_POINTS, else ValueError."""
     dim = len(sizes)
-    array = np.asarray(points, dtype=np.float64)
+    try:
+        array = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"points must be coordinates in metres; got points={points!r}") from None
     if array.ndim == 1 and dim == 1:
         array = array[:, None]
     if array.ndim != 2 or array.shape[1] != dim:
         raise ValueError(f"points must have shape (n_points, {dim}) in metres; got shape {array.shape}")
+    if len(array) > MAX_POINTS:
+        raise ValueError(f"points may hold at most {MAX_POINTS} points per call; got {len(array)}")
     inside = (np.isfinite(array) & (array >= 0.0) & (array <= np.asarray(sizes))).all(axis=1)
     if not inside.all():
         row = int(np.argmin(inside))
@@ -319,19 +354,21 @@ def response(
 
     Args:
         cavity: the :class:`PlateCavity` (2D or 3D).
-        freqs: (n_freq,) Hz, every value > 0.
+        freqs: (n_freq,) Hz, each in [0.1, 2e4], at most 100,000 values.
         force: one load or a sequence: :class:`PointForce` (3D), :class:`LineForce` (2D),
             :class:`PlaneWave` (blocked, f = −2p_inc), :class:`Monopole` (interior source).
         masses: :class:`PointMass` items (kg in 3D, kg/m in 2D); they add −ω²Σ M φφᵀ to Z.
         n_plate, n_transverse: plate and transverse cavity modes per in-plane axis (int or (nx, ny));
             None applies the rule of :func:`analytic.acoustic._modal.mode_counts` at max(freqs): every
-            mode up to 2× the top frequency, at least 8 and at most 32 plate modes per axis.
+            mode up to 2× the top frequency, at least 8 and at most 32 plate modes per axis. Explicit
+            counts: at most 64 per axis and 1024 in all.
         method: ``"numba"`` (parity blocks, Woodbury for masses) or ``"numpy"`` (dense reference);
             the full form always runs in NumPy.
         form: ``"depth-exact"`` (§2.4, depth sum in closed form), ``"full"`` (§2.3, truncated cavity
             modes) or ``"auto"``: the full form if a Monopole is present, else depth-exact.
         n_depth: depth modes k of the full form (default: every depth mode up to 2× the top
-            frequency, at least 32); the cavity-mode set is the transverse set × k < n_depth.
+            frequency, at least 32; at most 512); the cavity-mode set is the transverse set ×
+            k < n_depth, at most 20,000 modes.
 
     Returns:
         :class:`Response`.
@@ -352,6 +389,8 @@ def response(
         check_mass(cavity, mass)
     if form not in ("auto", "depth-exact", "full"):
         raise ValueError(f"form must be 'auto', 'depth-exact' or 'full'; got form={form!r}")
+    if method not in ("numba", "numpy"):
+        raise ValueError(f"method must be 'numba' or 'numpy'; got method={method!r}")
     if form == "auto":
         form = "full" if monopoles else "depth-exact"
     if monopoles and form == "depth-exact":
@@ -383,7 +422,7 @@ def response(
         w, coefficients, ms, indices = full_form_response(
             tables,
             cavity.size,
-            _depth_count(cavity, float(freqs.max()), n_depth),
+            _depth_count(cavity, float(freqs.max()), n_depth, len(tables.transverse_modes)),
             freqs,
             air.density,
             problem.c2[0],
@@ -415,12 +454,23 @@ def response(
     )
 
 
-def _depth_count(cavity: PlateCavity, f_max: float, n_depth: int | None) -> int:
+def _depth_count(cavity: PlateCavity, f_max: float, n_depth: int | None, n_transverse: int) -> int:
+    """Depth modes of the full form, checked: n_depth ≤ MAX_DEPTH_MODES and n_transverse·n_depth ≤ MAX_CAVITY_MODES."""
     if n_depth is None:
-        return max(MIN_DEPTH_MODES, int(2.0 * cavity.lz * MODE_FREQUENCY_MULTIPLE * f_max / cavity.air.speed) + 1)
-    if not (isinstance(n_depth, (int, np.integer)) and n_depth >= 1):
-        raise ValueError(f"n_depth must be an int >= 1 (depth modes of the full form); got n_depth={n_depth!r}")
-    return int(n_depth)
+        n = max(MIN_DEPTH_MODES, int(2.0 * cavity.lz * MODE_FREQUENCY_MULTIPLE * f_max / cavity.air.speed) + 1)
+        n = min(n, MAX_DEPTH_MODES)
+    elif isinstance(n_depth, bool) or not (isinstance(n_depth, (int, np.integer)) and 1 <= n_depth <= MAX_DEPTH_MODES):
+        raise ValueError(
+            f"n_depth must be an int in [1, {MAX_DEPTH_MODES}] (depth modes of the full form); got n_depth={n_depth!r}"
+        )
+    else:
+        n = int(n_depth)
+    if n * n_transverse > MAX_CAVITY_MODES:
+        raise ValueError(
+            f"the full form holds at most {MAX_CAVITY_MODES} cavity modes; got {n_transverse} transverse × "
+            f"n_depth={n} = {n * n_transverse}: lower n_depth or n_transverse"
+        )
+    return n
 
 
 _BATCH_REAL = (
@@ -441,12 +491,14 @@ class CavityBatch:
 
     Scalars broadcast to every design. Each design carries one point (3D) / line (2D) force, one
     blocked plane wave and P point masses (P may be 0; a zero mass is allowed and has no effect).
+    Every field obeys the ranges of :class:`PlateCavity`, :class:`Plate`, :class:`Air` and the loads
+    (:data:`analytic.acoustic.BOUNDS`); 1 to 1,000,000 designs.
 
     Attributes:
         size: (n_design, dim) float64, m; (lx, ly, lz) or (lx, lz).
         thickness: (n_design,) m. youngs_modulus: (n_design,) Pa. density: (n_design,) kg/m³.
-        poisson: (n_design,) in (−1, 0.5). plate_loss: (n_design,) η_s ≥ 0.
-        air_density: (n_design,) kg/m³. air_speed: (n_design,) m/s. air_loss: (n_design,) η_a ≥ 0.
+        poisson: (n_design,) in [−0.9, 0.499]. plate_loss: (n_design,) η_s in [0, 1].
+        air_density: (n_design,) kg/m³. air_speed: (n_design,) m/s. air_loss: (n_design,) η_a in [0, 1].
         force: (n_design,) complex128; point force N (3D) or line force N/m (2D), peak.
         force_position: (n_design, dim − 1) float64, m; strictly inside the plate.
         plane_wave: (n_design,) complex128, Pa; blocked plane-wave amplitude p_inc (load −2p_inc).
@@ -470,13 +522,22 @@ class CavityBatch:
     mass_position: ArrayLike | None = None
 
     def __post_init__(self) -> None:
+        for name in (*_BATCH_REAL, "size", "force", "force_position", "plane_wave", "mass", "mass_position"):
+            value = getattr(self, name)
+            try:
+                np.asarray(value, dtype=np.complex128 if name in ("force", "plane_wave") else np.float64)
+            except (TypeError, ValueError, OverflowError):
+                raise ValueError(f"{name} must be numbers (SI units); got {name}={value!r}") from None
         size = np.atleast_2d(np.asarray(self.size, dtype=np.float64))
         if size.ndim != 2 or size.shape[1] not in (2, 3):
             raise ValueError(f"size must be (n_design, 2) or (n_design, 3) in metres; got shape {size.shape}")
         lengths = {size.shape[0]} | {np.size(getattr(self, name)) for name in (*_BATCH_REAL, "force", "plane_wave")}
         n_d = max(lengths)
-        if not lengths <= {1, n_d}:
-            raise ValueError(f"per-design fields must have length 1 or n_design; got lengths {sorted(lengths)}")
+        if not lengths <= {1, n_d} or not 1 <= n_d <= MAX_DESIGNS:
+            raise ValueError(
+                f"per-design fields must have length 1 or n_design, 1 <= n_design <= {MAX_DESIGNS}; "
+                f"got lengths {sorted(lengths)}"
+            )
         dim = size.shape[1]
         values: dict[str, np.ndarray] = {"size": np.broadcast_to(size, (n_d, dim)).copy()}
         for name in _BATCH_REAL:
@@ -508,15 +569,34 @@ class CavityBatch:
         def first_bad(name: str, bad: np.ndarray, rule: str) -> None:
             if bad.any():
                 index = tuple(int(k) for k in np.argwhere(bad)[0])
-                raise ValueError(f"{name} must be {rule}; got {name}[{', '.join(map(str, index))}]={v[name][index]!r}")
+                raise ValueError(
+                    f"{name} must be {rule}; got {name}[{', '.join(map(str, index))}]={np.asarray(v[name][index]).tolist()!r}"
+                )
 
-        for name in ("size", "thickness", "youngs_modulus", "density", "air_density", "air_speed"):
-            first_bad(name, ~(np.isfinite(v[name]) & (v[name] > 0)), "positive and finite (SI units)")
-        first_bad("poisson", ~((v["poisson"] > -1.0) & (v["poisson"] < 0.5)), "in (-1, 0.5)")
-        for name in ("plate_loss", "air_loss", "mass"):
-            first_bad(name, ~(np.isfinite(v[name]) & (v[name] >= 0)), ">= 0 and finite")
-        for name in ("force", "plane_wave"):
-            first_bad(name, ~np.isfinite(v[name]), "finite")
+        for name, bound in (
+            ("size", "length"),
+            ("thickness", "thickness"),
+            ("youngs_modulus", "youngs_modulus"),
+            ("density", "density"),
+            ("poisson", "poisson"),
+            ("plate_loss", "loss_factor"),
+            ("air_density", "air_density"),
+            ("air_speed", "air_speed"),
+            ("air_loss", "loss_factor"),
+            ("mass", "mass"),
+            ("force", "amplitude"),
+            ("plane_wave", "amplitude"),
+        ):
+            low, high = BOUNDS[bound]
+            value = np.abs(v[name]) if np.iscomplexobj(v[name]) else v[name]
+            first_bad(
+                name, ~((value >= low) & (value <= high)), f"in [{low:g}, {high:g}] (SI units; |value| if complex)"
+            )
+        first_bad(
+            "size",
+            v["size"][:, :-1] < THIN_PLATE_RATIO * v["thickness"][:, None],
+            f"at least {THIN_PLATE_RATIO:g} plate thicknesses along each in-plane axis (thin-plate theory)",
+        )
         plate = v["size"][:, None, :-1]
         for name in ("force_position", "mass_position"):
             pos = v[name] if name == "mass_position" else v[name][:, None, :]
@@ -610,7 +690,7 @@ def responses(
     """Depth-exact responses of every design of ``batch`` at every frequency (one kernel call).
 
     Args:
-        batch: the designs; freqs: (n_freq,) Hz, > 0; n_plate, n_transverse: as in :func:`response`
+        batch: the designs; freqs: (n_freq,) Hz, each in [0.1, 2e4]; n_design·n_freq ≤ 1e7; n_plate, n_transverse: as in :func:`response`
             (the default rule is taken over the whole batch, so every design shares one mode set);
         method: ``"numba"`` (parallel over design × frequency pairs) or ``"numpy"`` (reference).
 
@@ -623,6 +703,12 @@ def responses(
     if not isinstance(batch, CavityBatch):
         raise ValueError(f"batch must be an acoustic.CavityBatch; got batch={batch!r}")
     freqs = check_freqs(freqs)
+    if len(batch) * len(freqs) > MAX_PAIRS:
+        raise ValueError(
+            f"n_design·n_freq must be at most {MAX_PAIRS}; got {len(batch)}·{len(freqs)}={len(batch) * len(freqs)}"
+        )
+    if method not in ("numba", "numpy"):
+        raise ValueError(f"method must be 'numba' or 'numpy'; got method={method!r}")
     stiffness = batch.youngs_modulus * batch.thickness**3 / (12.0 * (1.0 - batch.poisson**2))
     problem = _problem(
         sizes=batch.size,

@@ -13,7 +13,16 @@ Example:
 """
 
 from ._materials import C0, MATERIAL_FIELDS, METALS, Drude, LoopArray, Materials
-from ._model import GEOMETRY_FIELDS, LoopArrayBatch, Resonance, Spectrum, resonance, spectra, spectrum
+from ._model import (
+    GEOMETRY_FIELDS,
+    LoopArrayBatch,
+    Resonance,
+    Spectrum,
+    frequency_limit,
+    resonance,
+    spectra,
+    spectrum,
+)
 from ._peaks import Peaks, transmission_peaks
 from ._protocol import ModalModel, SpectraModel
 
@@ -31,6 +40,7 @@ __all__ = [
     "Resonance",
     "SpectraModel",
     "Spectrum",
+    "frequency_limit",
     "resonance",
     "spectra",
     "spectrum",

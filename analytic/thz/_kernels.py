@@ -23,6 +23,14 @@ from . import _quadrature as quadrature
 
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 C0 = 299_792_458.0
+BRANCH_FLOOR = 1e-15
+"""Relative floor on |k_z²| and |q²|: a Rayleigh anomaly (k_z = 0) or the loop-mode cutoff (q = 0) hit
+exactly is evaluated at k_z² = BRANCH_FLOOR·|ε|k0² (q² likewise), a frequency shift of ~5e-16
+relative, below the rounding of the input; otherwise both are removable 0/0 or ∞/∞ points."""
+
+MAX_LATTICE_SPAN = 10_000.0
+"""Largest k_periods·max(Λ)/min(Λ): the lattice rows per axis, so the scratch row (this + 10 entries)
+and, with k_periods ≤ 200, at most π/4·200·1e4 ≈ 1.6e6 lattice points per (geometry, frequency)."""
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
@@ -31,6 +39,22 @@ def _sqrt_im_pos(z: complex) -> complex:
     if s.imag < 0.0:
         s = -s
     return s
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
+def _floored(z: complex, scale: float) -> complex:
+    """``z``, or BRANCH_FLOOR·scale when |z| is below it (see BRANCH_FLOOR)."""
+    floor = BRANCH_FLOOR * scale
+    if abs(z) < floor:
+        return complex(floor, 0.0)
+    return z
+
+
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
+def _expm1_i(z: complex) -> complex:
+    """e^{iz} − 1 without cancellation for small |z| (Im z ≥ 0)."""
+    re, im = -z.imag, z.real
+    return complex(math.expm1(re) * math.cos(im) - 2.0 * math.sin(0.5 * im) ** 2, math.exp(re) * math.sin(im))
 
 
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
@@ -66,7 +90,7 @@ def _tables(a, side, step, n, cos_out, sin_out, even_out, odd_out):
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
 def _tilde_admittances(eps, k0, k2, kzm, inv_eps_m, pec):
     """General complex Ỹ_p = k0/(k_z/ε + k_zm/ε_m) and Ỹ_s = k_z·k_zm/(k0(k_z + k_zm)); PEC: Y_p, Y_s."""
-    kz = _sqrt_im_pos(eps * k0 * k0 - k2)
+    kz = _sqrt_im_pos(_floored(eps * k0 * k0 - k2, abs(eps) * k0 * k0))
     if pec:
         return eps * k0 / kz, kz / k0
     yp = k0 / (kz / eps + kzm * inv_eps_m)
@@ -307,12 +331,12 @@ def _pair(geom, eps_gap, eps_sub, eps_sup, pec, plasma, damping, freq, k_periods
     g_sub = norm * g_sub - 1j * eps_sub * k0 * (w / math.pi) * ell + te_scale * (te_sub + analytic)
 
     s0 = 2.0 / math.pi * math.sqrt(2.0 * w * perimeter / area) * math.sin(math.pi * ly / perimeter)
-    q = _sqrt_im_pos(eps_gap * mu_g * k0 * k0 - a * a)
+    q = _sqrt_im_pos(_floored(eps_gap * mu_g * k0 * k0 - a * a, abs(eps_gap * mu_g) * k0 * k0))
     y0 = q / (mu_g * k0)
     zy = z0 * y0
     e1 = np.exp(1j * q * h)
     e2 = e1 * e1
-    den = e2 * (1.0 + zy) ** 2 - (1.0 - zy) ** 2
+    den = _expm1_i(2.0 * q * h) * (1.0 + zy) ** 2 + 4.0 * zy  # = e2(1 + zy)² − (1 − zy)², exact as q → 0
     g_v = 2.0 * y0 * e1 / den
     sigma = y0 * (e2 * (1.0 + zy) + (1.0 - zy)) / den
     n_sup, n_sub = np.sqrt(eps_sup), np.sqrt(eps_sub)
@@ -336,6 +360,10 @@ def transmission_batch(geoms, freqs, eps_gap, eps_sub, eps_sup, pec, plasma, dam
 
     Returns:
         t, r: (n_geom, n_freq) complex128.
+
+    Raises:
+        ValueError: k_periods·max(Λ)/min(Λ) > MAX_LATTICE_SPAN or a gap ≤ 0 (NaN included), checked
+            before any scratch is allocated; :func:`analytic.thz.spectra` validates far more first.
     """
     n_geom, n_freq = freqs.shape
     t = np.empty((n_geom, n_freq), dtype=np.complex128)
@@ -343,8 +371,12 @@ def transmission_batch(geoms, freqs, eps_gap, eps_sub, eps_sup, pec, plasma, dam
     n_pairs = n_geom * n_freq
     size = 2
     for g in range(n_geom):
-        ratio = max(geoms[g, 4], geoms[g, 5]) / min(geoms[g, 4], geoms[g, 5])
-        size = max(size, int(k_periods * ratio) + 10)
+        lo, hi = min(geoms[g, 4], geoms[g, 5]), max(geoms[g, 4], geoms[g, 5])
+        # the callers validate (exactly); this guard, with slack for fastmath rounding, keeps a bad call
+        # from sizing the scratch from garbage
+        if not (lo > 0.0 and k_periods * hi <= MAX_LATTICE_SPAN * (1.0 + 1e-9) * lo and geoms[g, 0] > 0.0):
+            raise ValueError("transmission_batch: period ratio x k_periods beyond the scratch bound, or a gap <= 0")
+        size = max(size, int(k_periods * hi / lo) + 10)
     n_chunks = min(n_pairs, 64)
     for chunk in prange(n_chunks):  # scratch buffers allocated once per chunk, not per pair
         scratch = np.empty((9, size))

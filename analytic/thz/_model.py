@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
@@ -11,12 +10,35 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import minimize_scalar
 
-from ._kernels import transmission_batch
-from ._materials import C0, MATERIAL_FIELDS, Drude, LoopArray, Materials, Metal, resolve_metal
+from ._kernels import MAX_LATTICE_SPAN, transmission_batch
+from ._materials import C0, MATERIAL_FIELDS, Drude, LoopArray, Materials, Metal, check_geometry, resolve_metal
 from ._reference import spectrum_reference
 
 GEOMETRY_FIELDS = ("gap", "thickness", "side_x", "side_y", "period_x", "period_y")
 Method = Literal["numba", "numpy"]
+
+FREQ_BOUNDS = (1e9, 1e14)
+"""Accepted frequencies, Hz (1 GHz to 100 THz); each geometry and metal narrows them further
+(see :func:`frequency_limit`)."""
+
+K_PERIODS_BOUNDS = (2.0, 200.0)
+"""Accepted circular cut K of the direct lattice sum, in units of 2π/min(Λ) (40 is converged to ~1e-4)."""
+
+MAX_BATCH = 1_000_000
+"""Most geometries in one :class:`LoopArrayBatch`."""
+
+MAX_PAIRS = 10_000_000
+"""Most (geometry, frequency) pairs in one call: memory and time grow linearly with it."""
+
+MAX_REFERENCE_WORK = 1e6
+"""method="numpy" materialises the whole lattice: k_periods²·max(Λ)/min(Λ) must stay below this
+(about 4e6 lattice points, some 30 MB per array)."""
+
+MAX_POINTS = 100_000
+"""Largest scan of :func:`resonance`."""
+
+METAL_FREQUENCY_FRACTION = 0.1
+"""Frequencies must satisfy 2πf ≤ this fraction of ω_p: the surface-impedance metal needs |ε_m| ≫ 1."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +114,7 @@ class LoopArrayBatch:
         for name in GEOMETRY_FIELDS:
             try:
                 value = np.atleast_1d(np.asarray(getattr(self, name), dtype=np.float64))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ValueError(
                     f"{name} must be an array of lengths in metres; got {name}={getattr(self, name)!r}"
                 ) from None
@@ -102,25 +124,9 @@ class LoopArrayBatch:
             raise ValueError(
                 f"geometry fields must be 1-D arrays of one length; got shapes {[v.shape for v in arrays.values()]}"
             )
-        for name, value in arrays.items():
-            bad = ~(np.isfinite(value) & (value > 0))
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise ValueError(f"{name} must be positive and finite (metres); got {name}[{i}]={value[i]!r} m")
-        for side, period in (("side_x", "period_x"), ("side_y", "period_y")):
-            bad = arrays["gap"] >= arrays[side]
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise ValueError(
-                    f"gap must be smaller than {side}; got gap[{i}]={arrays['gap'][i]:g} m, {side}[{i}]={arrays[side][i]:g} m"
-                )
-            bad = arrays[side] >= arrays[period]
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise ValueError(
-                    f"{side} must be smaller than {period}; got {side}[{i}]={arrays[side][i]:g} m, "
-                    f"{period}[{i}]={arrays[period][i]:g} m"
-                )
+        if not 1 <= len(arrays["gap"]) <= MAX_BATCH:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH} geometries; got {len(arrays['gap'])}")
+        check_geometry(arrays, indexed=True)
         for name, value in arrays.items():
             value.flags.writeable = False
             object.__setattr__(self, name, value)
@@ -161,19 +167,42 @@ class LoopArrayBatch:
 
 
 def _check_freqs(freqs: ArrayLike, ndim: tuple[int, ...]) -> np.ndarray:
-    array = np.asarray(freqs, dtype=np.float64)
+    try:
+        array = np.asarray(freqs, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"freqs must be an array of frequencies in Hz; got freqs={freqs!r}") from None
     if array.ndim not in ndim or array.size == 0:
         raise ValueError(f"freqs must be a non-empty array with ndim in {ndim} (Hz); got shape {array.shape}")
-    bad = ~(np.isfinite(array) & (array > 0))
+    if array.size > MAX_PAIRS:
+        raise ValueError(f"freqs may hold at most {MAX_PAIRS} values; got {array.size}")
+    low, high = FREQ_BOUNDS
+    bad = ~((array >= low) & (array <= high))
     if bad.any():
-        raise ValueError(f"freqs must be positive and finite (Hz); got {array[bad].flat[0]!r} Hz")
+        raise ValueError(f"freqs must lie in [{low:g}, {high:g}] Hz; got {float(array[bad].flat[0])!r} Hz")
     return array
 
 
 def _check_k_periods(k_periods: float) -> float:
-    if not (math.isfinite(k_periods) and k_periods >= 2):
-        raise ValueError(f"k_periods must be finite and >= 2 (units of 2π/min(Λ)); got k_periods={k_periods!r}")
+    low, high = K_PERIODS_BOUNDS
+    if isinstance(k_periods, bool) or not isinstance(k_periods, (int, float, np.integer, np.floating)):
+        raise ValueError(f"k_periods must be a number (units of 2π/min(Λ)); got k_periods={k_periods!r}")
+    if not low <= k_periods <= high:
+        raise ValueError(f"k_periods must lie in [{low:g}, {high:g}] (units of 2π/min(Λ)); got k_periods={k_periods!r}")
     return float(k_periods)
+
+
+def frequency_limit(batch: LoopArrayBatch, k_periods: float = 40.0) -> np.ndarray:
+    """Highest accepted frequency per geometry, (n_geom,) float64, Hz.
+
+    The smallest of: FREQ_BOUNDS[1]; k_periods·c/(4·n_max·min(Λ)), so that every order beyond the
+    direct lattice sum is evanescent with |k| ≥ 4·n_max·k0 (the quasi-static tails hold; about
+    k_periods/4 diffraction orders); and METAL_FREQUENCY_FRACTION·ω_p/(2π) for a Drude metal.
+    """
+    n_max = max(np.sqrt(complex(batch.eps_substrate)).real, np.sqrt(complex(batch.eps_superstrate)).real)
+    limit = k_periods * C0 / (4.0 * n_max * np.minimum(batch.period_x, batch.period_y))
+    drude = resolve_metal(batch.metal)
+    metal = np.inf if drude is None else METAL_FREQUENCY_FRACTION * drude.plasma_frequency / (2.0 * np.pi)
+    return np.minimum(np.minimum(limit, metal), FREQ_BOUNDS[1])
 
 
 def _metal_args(metal: Metal) -> tuple[bool, float, float]:
@@ -215,15 +244,19 @@ def spectra(
     Args:
         arrays: a :class:`LoopArrayBatch`, or a sequence of :class:`LoopArray` sharing materials.
         freqs: (n_freq,) float64, Hz, shared by every geometry; or (n_geom, n_freq), one row per
-            geometry (an RL step evaluates each new geometry at its own target frequency).
+            geometry (an RL step evaluates each new geometry at its own target frequency). Each in
+            [1e9, 1e14] Hz and at most :func:`frequency_limit` of its geometry; n_geom·n_freq ≤ 1e7.
         method: ``"numba"`` (parallel compiled kernel) or ``"numpy"`` (the slow reference).
-        k_periods: circular cut K of the direct reciprocal-lattice sum, in units of 2π/min(Λ).
+        k_periods: circular cut K of the direct reciprocal-lattice sum, in units of 2π/min(Λ);
+            in [2, 200], and k_periods·max(Λ)/min(Λ) ≤ 1e4 (with method="numpy" also
+            k_periods²·max(Λ)/min(Λ) ≤ 1e6).
 
     Returns:
         Spectrum with every field of shape (n_geom, n_freq).
 
     Raises:
-        ValueError: invalid geometry, a frequency that is not positive and finite, wrong shapes.
+        ValueError: invalid geometry, a frequency outside its range, wrong shapes or sizes, an
+            unknown method; raised before any computation.
     """
     batch = arrays if isinstance(arrays, LoopArrayBatch) else LoopArrayBatch.from_arrays(list(arrays))
     geoms = batch.geometry_matrix()
@@ -231,7 +264,31 @@ def spectra(
     grid = np.broadcast_to(grid, (len(batch), grid.shape[-1])) if grid.ndim == 1 else grid
     if grid.shape[0] != len(batch):
         raise ValueError(f"freqs of shape (n_geom, n_freq) needs n_geom={len(batch)} rows; got shape {grid.shape}")
+    if grid.size > MAX_PAIRS:
+        raise ValueError(f"n_geom·n_freq must be at most {MAX_PAIRS}; got {len(batch)}·{grid.shape[-1]}={grid.size}")
     k_periods = _check_k_periods(k_periods)
+    if method not in ("numba", "numpy"):
+        raise ValueError(f"method must be 'numba' or 'numpy'; got method={method!r}")
+    ratio = float(np.max(np.maximum(batch.period_x, batch.period_y) / np.minimum(batch.period_x, batch.period_y)))
+    if k_periods * ratio > MAX_LATTICE_SPAN:
+        raise ValueError(
+            f"k_periods·max(period)/min(period) must be at most {MAX_LATTICE_SPAN:g} (lattice rows per axis); "
+            f"got k_periods={k_periods:g}, period ratio {ratio:g}"
+        )
+    if method == "numpy":
+        if k_periods**2 * ratio > MAX_REFERENCE_WORK:
+            raise ValueError(
+                f"method='numpy' needs k_periods²·max(period)/min(period) <= {MAX_REFERENCE_WORK:g} (memory); "
+                f"got k_periods={k_periods:g}, period ratio {ratio:g}: use method='numba'"
+            )
+    limit = frequency_limit(batch, k_periods)
+    bad = grid > limit[:, None]
+    if bad.any():
+        g, f = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        raise ValueError(
+            f"freqs must be at most {limit[g]:g} Hz for geometry {g} (k_periods·c/(4·n·min(period)) and "
+            f"0.1·plasma_frequency/2π: beyond it the model's quasi-static tails or metal fail); got {float(grid[g, f])!r} Hz"
+        )
     if method == "numba":
         t, r = transmission_batch(
             geoms,
@@ -245,8 +302,6 @@ def spectra(
     elif method == "numpy":
         pairs = [spectrum_reference(batch[i], grid[i], k_periods) for i in range(len(batch))]
         t, r = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-    else:
-        raise ValueError(f"method must be 'numba' or 'numpy'; got method={method!r}")
     return _assemble(geoms, np.array(grid), t, r, batch.eps_substrate, batch.eps_superstrate)
 
 
@@ -255,17 +310,18 @@ def spectrum(array: LoopArray, freqs: ArrayLike, *, method: Method = "numba", k_
 
     Args:
         array: geometry and materials, SI units.
-        freqs: (n_freq,) float64, Hz; positive. Frequencies above the first diffraction order
-            are computed and flagged in ``above_diffraction``.
+        freqs: (n_freq,) float64, Hz; in [1e9, 1e14] and at most :func:`frequency_limit`.
+            Frequencies above the first diffraction order are computed and flagged in
+            ``above_diffraction``.
         method: ``"numba"`` (compiled kernel) or ``"numpy"`` (reference).
-        k_periods: circular cut K of the direct lattice sum, in units of 2π/min(Λ).
+        k_periods: circular cut K of the direct lattice sum, in units of 2π/min(Λ); in [2, 200].
 
     Returns:
         Spectrum: t, r (n_freq,) complex128; transmittance, reflectance, fe_avg, fe_peak,
         fe_avg_substrate_normalised (n_freq,) float64; above_diffraction (n_freq,) bool.
 
     Raises:
-        ValueError: a frequency is not positive and finite.
+        ValueError: a frequency outside its range (see :func:`spectra`).
     """
     if not isinstance(array, LoopArray):
         raise ValueError(f"array must be a thz.LoopArray (use thz.spectra for batches); got {type(array).__name__}")
@@ -281,15 +337,22 @@ def resonance(array: LoopArray, fmin: float, fmax: float, *, points: int = 256, 
     refines it to 1e-9 relative in frequency.
 
     Args:
-        array: the loop array. fmin, fmax: window, Hz, 0 < fmin < fmax. points: scan size, ≥ 3.
+        array: the loop array. fmin, fmax: window, Hz, 1e9 ≤ fmin < fmax ≤ 1e14 (and fmax at most
+        :func:`frequency_limit`). points: scan size, an int in [3, 100000].
 
     Raises:
         ValueError: an invalid window or scan size.
     """
-    if not (math.isfinite(fmin) and math.isfinite(fmax) and 0 < fmin < fmax):
-        raise ValueError(f"need 0 < fmin < fmax (Hz, finite); got fmin={fmin!r}, fmax={fmax!r}")
-    if points < 3:
-        raise ValueError(f"points must be >= 3; got points={points!r}")
+    low, high = FREQ_BOUNDS
+    for name, value in (("fmin", fmin), ("fmax", fmax)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError(f"{name} must be a frequency in Hz; got {name}={value!r}")
+        if not low <= value <= high:
+            raise ValueError(f"{name} must lie in [{low:g}, {high:g}] Hz; got {name}={value!r}")
+    if not fmin < fmax:
+        raise ValueError(f"need fmin < fmax (Hz); got fmin={fmin!r}, fmax={fmax!r}")
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or not 3 <= points <= MAX_POINTS:
+        raise ValueError(f"points must be an int in [3, {MAX_POINTS}]; got points={points!r}")
     grid = np.linspace(fmin, fmax, points)
     scan = spectrum(array, grid, k_periods=k_periods)
     i = int(np.argmax(scan.t_abs))

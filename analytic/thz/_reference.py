@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _quadrature as quadrature
+from ._kernels import BRANCH_FLOOR
 from ._materials import C0, LoopArray
 
 
@@ -93,9 +94,15 @@ def _metal_quantities(array: LoopArray, freq: float):
     return eps_m, complex(z0), complex(mu_g)
 
 
+def floored(z: np.ndarray | complex, scale: float) -> np.ndarray:
+    """``z`` with every |z| < BRANCH_FLOOR·scale replaced by BRANCH_FLOOR·scale (a branch point hit exactly)."""
+    z = np.asarray(z, dtype=np.complex128)
+    return np.where(np.abs(z) < BRANCH_FLOOR * scale, BRANCH_FLOOR * scale, z)
+
+
 def _admittances(eps: complex, eps_m: complex | None, k0: float, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ỹ_p, Ỹ_s of a half-space of permittivity ``eps`` above the (SIBC) metal, (n,) complex128."""
-    kz = sqrt_im_pos(eps * k0**2 - k**2)
+    kz = sqrt_im_pos(floored(eps * k0**2 - k**2, abs(eps) * k0**2))
     yp, ys = eps * k0 / kz, kz / k0
     if eps_m is None:
         return yp, ys
@@ -181,12 +188,14 @@ def spectrum_reference(array: LoopArray, freqs: np.ndarray, k_periods: float = 4
             tm_tail = -1j * eps * k0 * (w / np.pi) * ell
             g.append(direct + tm_tail + te_tail(array, eps, eps_m, k0, cut))
         g_in, g_out = g
-        q = sqrt_im_pos(array.eps_gap * mu_g * k0**2 - a**2)
+        q = complex(sqrt_im_pos(floored(array.eps_gap * mu_g * k0**2 - a**2, abs(array.eps_gap * mu_g) * k0**2)))
         y0 = q / (mu_g * k0)
         zy = z0 * y0
         e1 = np.exp(1j * q * h)  # |e1| ≤ 1: the exp(−iqh) form would overflow for thick films
         e2 = e1 * e1
-        den = e2 * (1 + zy) ** 2 - (1 - zy) ** 2
+        u, v = -2.0 * q.imag * h, 2.0 * q.real * h  # e2 − 1 = expm1(u + iv), exact as q → 0
+        e2_minus_1 = np.expm1(u) * np.cos(v) - 2.0 * np.sin(0.5 * v) ** 2 + 1j * np.exp(u) * np.sin(v)
+        den = e2_minus_1 * (1 + zy) ** 2 + 4.0 * zy  # = e2(1 + zy)² − (1 − zy)²
         g_v = 2.0 * y0 * e1 / den
         sigma = y0 * (e2 * (1 + zy) + (1 - zy)) / den
         i0 = 2.0 * n_sup / (1.0 + z0 * n_sup) * s0

@@ -78,7 +78,7 @@ def test_side_branch_transmission_loss_peaks_at_the_resonator_frequency():
     freqs = np.linspace(0.5 * f_h, 1.5 * f_h, 401)
     tl = acoustic.side_branch_transmission_loss(freqs, 500e-6, 0.05, 0.015, 0.01, resistance=5.0)
     assert freqs[np.argmax(tl)] == pytest.approx(f_h, rel=0.005)
-    with pytest.raises(ValueError, match="resistance must be >= 0"):
+    with pytest.raises(ValueError, match=r"resistance must lie in \[0, 1e\+12\]"):
         acoustic.side_branch_transmission_loss([100.0], 500e-6, 0.05, 0.015, 0.01, resistance=-1.0)
 
 
@@ -345,17 +345,17 @@ CAV3 = acoustic.PlateCavity((0.5, 0.4, 0.3), ALU_2MM)
 @pytest.mark.parametrize(
     ("build", "match"),
     [
-        (lambda: acoustic.Plate(0.0, 70e9, 2700, 0.33), "thickness must be > 0"),
-        (lambda: acoustic.Plate(1e-3, -1.0, 2700, 0.33), "youngs_modulus must be > 0"),
-        (lambda: acoustic.Plate(1e-3, 70e9, 0.0, 0.33), "density must be > 0"),
-        (lambda: acoustic.Plate(1e-3, 70e9, 2700, 0.5), r"poisson must lie in \(-1, 0.5\)"),
-        (lambda: acoustic.Plate(1e-3, 70e9, 2700, 0.3, loss_factor=-0.1), "loss_factor must be >= 0"),
+        (lambda: acoustic.Plate(0.0, 70e9, 2700, 0.33), r"thickness must lie in \[1e-05, 0.1\] m; got thickness=0.0"),
+        (lambda: acoustic.Plate(1e-3, -1.0, 2700, 0.33), "youngs_modulus must lie in"),
+        (lambda: acoustic.Plate(1e-3, 70e9, 0.0, 0.33), "density must lie in"),
+        (lambda: acoustic.Plate(1e-3, 70e9, 2700, 0.5), r"poisson must lie in \[-0.9, 0.499\]; got poisson=0.5"),
+        (lambda: acoustic.Plate(1e-3, 70e9, 2700, 0.3, loss_factor=-0.1), r"loss_factor must lie in \[0, 1\]"),
         (lambda: acoustic.Plate.of("wood", 1e-3), "material must be one of"),
-        (lambda: acoustic.Air(speed=0.0), "speed must be > 0"),
-        (lambda: acoustic.Air(loss_factor=-1.0), "loss_factor must be >= 0"),
-        (lambda: acoustic.PlateCavity((0.5, -0.4), ALU_2MM), "size lz must be > 0"),
+        (lambda: acoustic.Air(speed=0.0), "speed must lie in"),
+        (lambda: acoustic.Air(loss_factor=-1.0), r"loss_factor must lie in \[0, 1\]"),
+        (lambda: acoustic.PlateCavity((0.5, -0.4), ALU_2MM), "size lz must lie in"),
         (lambda: acoustic.PlateCavity((0.5,), ALU_2MM), r"size must be \(lx, lz\) or \(lx, ly, lz\)"),
-        (lambda: acoustic.PointMass(-1.0, (0.1, 0.1)), "mass must be >= 0"),
+        (lambda: acoustic.PointMass(-1.0, (0.1, 0.1)), "mass must lie in"),
         (lambda: acoustic.response(CAV3, [100.0], acoustic.PointForce(1.0, (0.6, 0.1))), "0 < x < 0.5 m; got x=0.6"),
         (lambda: acoustic.response(CAV3, [100.0], acoustic.PointForce(1.0, (0.1, 0.0))), "0 < y < 0.4 m; got y=0.0"),
         (lambda: acoustic.response(CAV3, [100.0], acoustic.LineForce(1.0, 0.1)), "LineForce needs a 2D cavity"),
@@ -366,7 +366,10 @@ CAV3 = acoustic.PlateCavity((0.5, 0.4, 0.3), ALU_2MM)
             ),
             r"\(x, y\) \(3D cavity\)",
         ),
-        (lambda: acoustic.response(CAV3, [0.0, 100.0], acoustic.PlaneWave(1.0)), r"freqs must be positive.*got 0.0 Hz"),
+        (
+            lambda: acoustic.response(CAV3, [0.0, 100.0], acoustic.PlaneWave(1.0)),
+            r"freqs must lie in \[0.1, 20000\] Hz; got 0.0 Hz",
+        ),
         (lambda: acoustic.response(CAV3, [100.0], acoustic.PlaneWave(0.0)), "all zero"),
         (
             lambda: acoustic.response(CAV3, [100.0], acoustic.Monopole(1.0, (0.1, 0.1, 0.5))),
@@ -374,15 +377,15 @@ CAV3 = acoustic.PlateCavity((0.5, 0.4, 0.3), ALU_2MM)
         ),
         (
             lambda: acoustic.response(CAV3, [100.0], acoustic.PlaneWave(1.0), n_plate=(8,)),
-            "n_plate must be an int >= 1 or a pair",
+            "n_plate must be an int or a pair",
         ),
         (
             lambda: acoustic.response(CAV3, [100.0], acoustic.PlaneWave(1.0), method="torch"),
             "method must be 'numba' or 'numpy'",
         ),
-        (lambda: acoustic.coupled_modes(CAV3, 0), "count must be an int >= 1"),
+        (lambda: acoustic.coupled_modes(CAV3, 0), r"count must be an int in \[1, 200\]"),
         (lambda: acoustic.panel_transmission_loss(2.7, [100.0], "grazing"), "incidence must be 'normal' or 'diffuse'"),
-        (lambda: acoustic.helmholtz_resonator_frequency(1e-3, 0.05, 0.0), "neck_radius must be > 0"),
+        (lambda: acoustic.helmholtz_resonator_frequency(1e-3, 0.05, 0.0), "neck_radius must lie in"),
         (
             lambda: acoustic.CavityBatch(
                 size=(0.5, 0.4, 0.3),
@@ -393,7 +396,7 @@ CAV3 = acoustic.PlateCavity((0.5, 0.4, 0.3), ALU_2MM)
                 force=1.0,
                 force_position=(0.1, 0.1),
             ),
-            r"thickness must be positive and finite \(SI units\); got thickness\[1\]=",
+            r"thickness must be in \[1e-05, 0.1\] \(SI units; \|value\| if complex\); got thickness\[1\]=",
         ),
         (
             lambda: acoustic.CavityBatch(

@@ -43,6 +43,7 @@ def test_acoustic_response_table_for_a_plane_wave_on_a_2d_strip():
     out = invoke("acoustic", "response", "--size", "0.5,0.4", "--plane-wave", "1Pa", "--points", "8")
     assert out.exit_code == 0, out.output
     assert "L_p,avg" in out.stdout and "peak" in out.stdout
+    assert "0.5 × 0.4 m, 2 mm aluminium" in out.stdout
 
 
 @pytest.mark.parametrize(
@@ -85,3 +86,35 @@ def test_units_parse_the_acoustic_quantities():
     assert parse_quantity("3N", "force") == 3.0
     assert parse_quantity("0.5Pa", "pressure") == 0.5
     assert parse_quantity("12cm", "length") == pytest.approx(0.12)
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "message"),
+    [
+        ("response", ["--plane-wave", "1Pa", "--fmin", "20"], "fmin needs a unit (Hz, kHz, MHz, GHz or THz)"),
+        ("response", ["--plane-wave", "1Pa", "--points", "100000000"], "points must lie in [2, 100000]"),
+        ("response", ["--plane-wave", "1Pa", "--thickness", "1e200m"], "Plate thickness must lie in [1e-05, 0.1] m"),
+        ("response", ["--plane-wave", "1e300Pa"], "|amplitude| must lie in [0, 1e+09] Pa"),
+        ("modes", ["--count", "100000"], "count must be an int in [1, 200]"),
+        ("modes", ["--size", "1e6,0.4,0.3"], "size lx must lie in [0.01, 100] m"),
+    ],
+)
+def test_acoustic_commands_reject_bare_frequencies_huge_sizes_and_unphysical_input(command, args, message):
+    base = {"--size": "0.5,0.4,0.3"}
+    for flag, value in zip(args[::2], args[1::2]):
+        base[flag] = value
+    out = invoke("acoustic", command, *[item for pair in base.items() for item in pair])
+    assert out.exit_code == 2, out.output
+    assert message in " ".join(out.output.split())
+
+
+def test_acoustic_json_reports_warm_compute_time_apart_from_first_call_and_imports():
+    out = invoke("acoustic", "modes", "--size", "50cm,0.4", "--count", "2", "--json")
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout)
+    assert {"compute_warm_s", "first_call_s", "import_s"} <= payload.keys() and "elapsed_s" not in payload
+
+
+def test_bench_acoustic_rejects_sizes_beyond_its_caps():
+    out = invoke("bench", "acoustic", "--freqs", "100000000")
+    assert out.exit_code == 2 and "freqs must lie in [1, 4096]" in " ".join(out.output.split())

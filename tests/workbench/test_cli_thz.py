@@ -85,8 +85,14 @@ def test_thz_spectrum_table_output_names_the_resonance():
     ("args", "message"),
     [
         (["--gap", "5 parsecs"], "gap must be a number with an optional unit"),
-        (["--gap", "300um"], "gap must be smaller than side_x"),
+        (["--gap", "100um"], "gap must be smaller than side_x"),
         (["--metal", "unobtainium"], "metal must be one of"),
+        (["--fmin", "0.05"], "fmin needs a unit (Hz, kHz, MHz, GHz or THz)"),
+        (["--fmax", "1e12"], "fmax needs a unit"),
+        (["--points", "100000000"], "points must lie in [3, 100000]; got points=100000000"),
+        (["--fmax", "100THz"], "fmin and fmax must lie in [1 GHz, 7.69 THz] for this array"),
+        (["--eps-gap", "1e300"], "|eps_gap| <= 10000"),
+        (["--period", "100.001um"], "period_x must exceed side_x + gap"),
     ],
 )
 def test_thz_spectrum_rejects_bad_input_with_a_clear_message(args, message):
@@ -96,6 +102,7 @@ def test_thz_spectrum_rejects_bad_input_with_a_clear_message(args, message):
     out = run("thz", "spectrum", *[item for pair in base.items() for item in pair])
     assert out.returncode == 2
     assert message in " ".join(out.stderr.split())
+    assert "Traceback" not in out.stderr
 
 
 def test_bench_thz_json_reports_points_per_second_and_ratio(tmp_path):
@@ -142,3 +149,49 @@ def test_bench_search_json_reports_ddqn_rate_and_vector_env_ratio(tmp_path):
     assert vec["native_env_steps_per_s"] > 0 and vec["sync_env_steps_per_s"] > 0
     defaults = payload["ddqn"]["defaults"]
     assert defaults["agent"] == "ddqn" and defaults["agent_options"] == asdict(DDQNSettings())
+
+
+def _strict(text: str) -> dict:
+    """json.loads that refuses NaN and Infinity (not JSON)."""
+
+    def refuse(name: str) -> float:
+        raise ValueError(f"non-JSON constant {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_thz_spectrum_json_holds_the_whole_curve_in_si_units_and_timings_apart():
+    args = ["--gap", "5nm", "--thickness", "100nm", "--side", "100um", "--period", "200um"]
+    out = run("thz", "spectrum", *args, "--fmin", "0.05THz", "--fmax", "0.5THz", "--points", "16", "--json")
+    assert out.returncode == 0, out.stderr
+    payload = _strict(out.stdout)
+    curve = payload["spectrum"]
+    assert curve["freqs_hz"][0] == pytest.approx(0.05e12) and curve["freqs_hz"][-1] == pytest.approx(0.5e12)
+    for name in ("t_abs", "transmittance", "reflectance", "fe_avg", "fe_peak", "above_diffraction"):
+        assert len(curve[name]) == 16, name
+    assert all(t + r <= 1 + 1e-9 for t, r in zip(curve["transmittance"], curve["reflectance"]))
+    assert {"compute_warm_s", "first_call_s", "import_s"} <= payload.keys() and "elapsed_s" not in payload
+    assert all(payload[key] >= 0 for key in ("compute_warm_s", "first_call_s", "import_s"))
+
+
+def test_thz_spectrum_table_prints_lengths_in_nm_and_um_and_the_warm_time():
+    out = run("thz", "spectrum", "--gap", "5nm", "--thickness", "100nm", "--side", "100um", "--period", "200um")
+    assert out.returncode == 0, out.stderr
+    text = " ".join(out.stdout.split())
+    assert "gap 5 nm" in text and "film 100 nm" in text and "100 µm × 100 µm" in text and "200 µm" in text
+    assert "computed in (warm)" in text and "first call, imports" in text
+
+
+def test_bench_thz_rejects_sizes_beyond_its_caps():
+    out = run("bench", "thz", "--geometries", "1000000000")
+    assert out.returncode == 2 and "geometries must lie in [1, 1000000]" in " ".join(out.stderr.split())
+
+
+def test_emit_json_refuses_nan_instead_of_printing_it(capsys):
+    import typer
+
+    from workbench.cli import _emit_json
+
+    with pytest.raises(typer.Exit):
+        _emit_json({"value": float("nan")})
+    assert "NaN" not in capsys.readouterr().out
