@@ -40,6 +40,7 @@ from ._common import (
     positive,
     real_tuple,
 )
+from ._render import nanogap_frame
 
 __all__ = [
     "DESIGN_PARAMETERS",
@@ -67,6 +68,7 @@ _AXES = (("side_x", "period_x"), ("side_y", "period_y"))
 _FE_DECADES = 5.0
 _T_DECADES = 8.0
 _TINY = 1e-300
+_IMAGE_POINTS = 96
 
 
 @dataclass(frozen=True)
@@ -384,6 +386,15 @@ class NanogapCore(CoreBase[Evaluation]):
         f0 = self.config.target_frequency
         return thz.resonance(array, lo * f0, min(hi * f0, array.diffraction_frequency))
 
+    def image(self, index: np.ndarray, evaluation: Evaluation) -> np.ndarray:
+        """(H, W, 3) uint8 frame: the unit cell at (6,) ``index`` and |t|, FE_avg over ``resonance_window``."""
+        array = thz.LoopArray(**self.grid.design(index))
+        lo, hi = self.config.resonance_window
+        f0 = self.config.target_frequency
+        spec = thz.spectrum(array, np.linspace(lo * f0, min(hi * f0, array.diffraction_frequency), _IMAGE_POINTS))
+        caption = self.render(index, evaluation)
+        return nanogap_frame(self.grid.design(index), spec.freqs, spec.t_abs, spec.fe_avg, f0, caption)
+
     def render(self, index: np.ndarray, evaluation: Evaluation) -> str:
         """One text line describing the design at (6,) ``index`` and its evaluation."""
         d = self.grid.design(index)
@@ -453,7 +464,9 @@ class NanogapLoopEnv(GridEnv):
 
     ``config`` (a mapping or :class:`NanogapConfig`) and keyword ``overrides`` are merged into a
     :class:`NanogapConfig` (see it for every key); unknown keys or invalid values raise
-    ``ValueError``. ``render_mode`` is None or ``"ansi"`` (a text line).
+    ``ValueError``. ``render_mode`` is None, ``"ansi"`` (a text line) or ``"rgb_array"`` (an
+    (H, W, 3) uint8 frame of the unit cell and its spectrum around f0; what stable-baselines3 and
+    Gymnasium's ``RecordVideo`` ask for).
 
     ```python
     import gymnasium as gym
