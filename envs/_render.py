@@ -74,9 +74,7 @@ def nanogap_frame(
     cell.set_xlabel("x (µm)", fontsize=7)
     cell.set_ylabel("y (µm)", fontsize=7)
     cell.tick_params(labelsize=6)
-    cell.set_title(
-        f"unit cell: gap {design['gap'] * 1e9:.3g} nm, film {design['thickness'] * 1e9:.3g} nm", fontsize=7
-    )
+    cell.set_title(f"unit cell: gap {design['gap'] * 1e9:.3g} nm, film {design['thickness'] * 1e9:.3g} nm", fontsize=7)
     f_thz = np.asarray(freqs) / 1e12
     spectrum.plot(f_thz, t_abs, color="tab:blue", lw=1.2)
     spectrum.axvline(target_frequency / 1e12, color="0.5", ls="--", lw=0.8)

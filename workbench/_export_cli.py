@@ -47,7 +47,10 @@ def export_gds(
     table.add_row("gap (layer 2)", f"{written.gap * 1e9:.2f} nm")
     table.add_row("loop sides (centre-line)", f"{written.side_x * 1e6:.4g} × {written.side_y * 1e6:.4g} µm")
     table.add_row("periods", f"{written.period_x * 1e6:.4g} × {written.period_y * 1e6:.4g} µm")
-    table.add_row("array", f"{written.cells[0]} × {written.cells[1]} cells, {written.array_size[0] * 1e3:.4g} × "
-                  f"{written.array_size[1] * 1e3:.4g} mm")
+    table.add_row(
+        "array",
+        f"{written.cells[0]} × {written.cells[1]} cells, {written.array_size[0] * 1e3:.4g} × "
+        f"{written.array_size[1] * 1e3:.4g} mm",
+    )
     table.add_row("film thickness (property)", f"{written.thickness * 1e9:.4g} nm")
     Console().print(table)

@@ -183,7 +183,9 @@ def write_gds(design: Mapping[str, Any], path: str | Path, cells: tuple[int, int
         RuntimeError: a dimension read back differs from the design by more than the database
             precision (0.1 nm).
     """
-    if len(cells) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= _MAX_CELLS for n in cells):
+    if len(cells) != 2 or not all(
+        isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= _MAX_CELLS for n in cells
+    ):
         raise ValueError(f"cells must be two integers in [1, {_MAX_CELLS}]; got cells={tuple(cells)!r}")
     array = thz.LoopArray(**design)
     path = Path(path)
@@ -250,7 +252,9 @@ def _check(path: Path, array: thz.LoopArray, cells: tuple[int, int]) -> GdsExpor
         "period_y": array.period_y,
         "thickness": array.thickness,
     }
-    wrong = {k: (getattr(measured, k), v) for k, v in expected.items() if not abs(getattr(measured, k) - v) <= 2 * _PRECISION}
+    wrong = {
+        k: (getattr(measured, k), v) for k, v in expected.items() if not abs(getattr(measured, k) - v) <= 2 * _PRECISION
+    }
     size = (cells[0] * array.period_x, cells[1] * array.period_y)
     if measured.cells != tuple(cells) or any(abs(a - b) > 2 * _PRECISION for a, b in zip(measured.array_size, size)):
         wrong["array"] = (measured.cells, measured.array_size, cells, size)

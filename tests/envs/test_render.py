@@ -65,7 +65,9 @@ def test_vector_env_renders_one_frame_per_sub_environment(vector_class, kwargs):
 
 @pytest.mark.parametrize("env_id", ["workbench/NanogapLoop-v0", "workbench/PlateCavity-v0"])
 def test_unknown_render_mode_is_refused_with_the_supported_modes(env_id):
-    with pytest.raises(ValueError, match=r"render_mode must be None or one of \['ansi', 'rgb_array'\]; got render_mode='video'"):
+    with pytest.raises(
+        ValueError, match=r"render_mode must be None or one of \['ansi', 'rgb_array'\]; got render_mode='video'"
+    ):
         gym.make(env_id, render_mode="video")
     with pytest.raises(ValueError, match="rgb_array"):
         NanogapLoopVectorEnv(num_envs=2, render_mode="video")
@@ -119,7 +121,7 @@ def test_record_video_writes_the_episode_frames(tmp_path, monkeypatch):
     videos = sorted(tmp_path.glob("*.mp4*"))
     assert videos, "RecordVideo wrote no video"
     if written:  # the stand-in kept the frames: reset + 4 steps, each an (H, W, 3) uint8 picture
-        (_, frames, fps), = written
+        ((_, frames, fps),) = written
         assert fps == 4 and len(frames) == 5 and all(_is_picture(frame) for frame in frames)
 
 
