@@ -31,7 +31,7 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
-	$(BIN)/ruff check analytic envs workbench tests examples
+	$(BIN)/ruff check analytic envs workbench tests examples docs
 
 bench: $(STAMP)
 	$(BIN)/workbench bench thz
