@@ -9,6 +9,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.wrappers import RecordVideo, RenderCollection
+from standins import StandInSpectra
 
 import envs  # noqa: F401  (registers the ids)
 from envs._render import FRAME_SHAPE, grid_frame
@@ -22,6 +23,7 @@ SINGLE = [
     ("workbench/NanogapLoopContinuous-v0", {}),
     ("workbench/PlateCavity-v0", {"config": SMALL_CAVITY}),
     ("workbench/PlateCavityContinuous-v0", {"config": {**SMALL_CAVITY, "objective": "tune"}}),
+    ("workbench/Toy-v0", {}),  # no frame of its own: the default draws the grid positions
 ]
 
 
@@ -71,6 +73,15 @@ def test_unknown_render_mode_is_refused_with_the_supported_modes(env_id):
         gym.make(env_id, render_mode="video")
     with pytest.raises(ValueError, match="rgb_array"):
         NanogapLoopVectorEnv(num_envs=2, render_mode="video")
+
+
+def test_thz_frame_shows_the_spectrum_of_the_injected_model():
+    model = StandInSpectra()
+    env = gym.make("workbench/NanogapLoop-v0", render_mode="rgb_array", model=model)
+    env.reset(seed=0)
+    calls = len(model.calls)
+    assert _is_picture(env.render())
+    assert model.calls[calls:] == [1]  # one design, one spectrum for the frame
 
 
 def test_grid_frame_draws_any_design_from_its_grid_positions():
