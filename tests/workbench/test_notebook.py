@@ -50,5 +50,7 @@ def test_live_search_returns_the_search_result_and_redraws_from_metrics(tmp_path
 def test_live_search_re_raises_the_search_error_and_rejects_a_bad_refresh(tmp_path):
     with pytest.raises(ValueError, match="refresh_s must be positive"):
         notebook.live_search(SearchConfig(runs_root=str(tmp_path)), refresh_s=0)
-    with pytest.raises(ValueError, match="agent"):
-        notebook.live_search(SearchConfig(agent="nonsense", steps=10, runs_root=str(tmp_path)), refresh_s=0.05)
+    blocker = tmp_path / "not-a-folder"
+    blocker.touch()  # the search cannot create its run folder below a file: it fails in the worker thread
+    with pytest.raises(FileExistsError, match="not-a-folder"):
+        notebook.live_search(SearchConfig(agent="random", steps=100, runs_root=str(blocker)), refresh_s=0.05)
