@@ -34,10 +34,15 @@ from gymnasium.utils import seeding
 from gymnasium.vector import VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from ._render import grid_frame
+
 try:
     from gymnasium.vector import AutoresetMode
 except ImportError:  # gymnasium < 1.1 has no AutoresetMode; next-step autoreset is its only mode
     AutoresetMode = None
+
+RENDER_MODES = ["ansi", "rgb_array"]
+"""Render modes of every environment: a text line, or an (H, W, 3) uint8 frame of the design and its response."""
 
 STARTS = ("random", "center")
 """Values accepted by the ``start`` config key and ``reset(options={"start": ...})``."""
@@ -375,6 +380,13 @@ class CoreBase(ABC, Generic[E]):
     def render(self, index: np.ndarray, evaluation: E) -> str:
         """One text line describing the design at (d,) ``index`` and its evaluation."""
 
+    def image(self, index: np.ndarray, evaluation: E) -> np.ndarray:
+        """(H, W, 3) uint8 frame of the design at (d,) ``index``; families override it to draw their physics.
+
+        This default draws the design's grid positions under the text line of :meth:`render`.
+        """
+        return grid_frame(self.grid.normalise(index), self.render(index, evaluation))
+
     def evaluate(self, index: np.ndarray) -> list[E]:
         """Evaluate (n, d) valid indices; designs missing from the cache go to ONE :meth:`_model` call."""
         keys = [tuple(int(k) for k in row) for row in np.asarray(index)]
@@ -464,6 +476,12 @@ class CoreOwner:
         self.render_mode = render_mode
         self.core = self.core_class(self.config, self.continuous, model=model)
 
+    def _render_one(self, index: np.ndarray, evaluation: Any) -> str | np.ndarray:
+        """The text line (``"ansi"``) or the (H, W, 3) uint8 frame (``"rgb_array"``) of one design."""
+        if self.render_mode == "rgb_array":
+            return self.core.image(index, evaluation)
+        return self.core.render(index, evaluation)
+
     @property
     def evaluations(self) -> int:
         """Designs evaluated by the model so far."""
@@ -501,7 +519,7 @@ class GridEnv(CoreOwner, gym.Env[np.ndarray, Any]):
     documentation.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": RENDER_MODES, "render_fps": 4}
 
     def __init__(
         self,
@@ -543,11 +561,11 @@ class GridEnv(CoreOwner, gym.Env[np.ndarray, Any]):
     def _observation(self) -> np.ndarray:
         return self.core.observe(self._index[None], [self._evaluation])[0]
 
-    def render(self) -> str | None:
-        """The current design as a text line when ``render_mode="ansi"``, else None."""
+    def render(self) -> str | np.ndarray | None:
+        """The current design: a text line (``"ansi"``), an (H, W, 3) uint8 frame (``"rgb_array"``) or None."""
         if self.render_mode is None or self._index is None:
             return None
-        return self.core.render(self._index, self._evaluation)
+        return self._render_one(self._index, self._evaluation)
 
     @property
     def design(self) -> dict[str, Any] | None:
@@ -587,13 +605,13 @@ class GridVectorEnv(CoreOwner, VectorEnv):
         num_envs: number of sub-environments, ≥ 1.
         config, overrides: as the single env.
         max_episode_steps: steps per episode, ≥ 1 (``make_vec`` passes the registered value).
-        render_mode: None or ``"ansi"`` (a tuple of text lines).
+        render_mode: None, ``"ansi"`` (a tuple of text lines) or ``"rgb_array"`` (a tuple of frames).
         autoreset_mode: ``AutoresetMode.NEXT_STEP`` (default) or ``AutoresetMode.SAME_STEP``.
         model: the family's physics model (see the module docstring); None → the analytic model.
     """
 
     metadata: ClassVar[dict[str, Any]] = {
-        "render_modes": ["ansi"],
+        "render_modes": RENDER_MODES,
         "render_fps": 4,
         **({"autoreset_mode": AutoresetMode.NEXT_STEP} if AutoresetMode is not None else {}),
     }
@@ -720,8 +738,8 @@ class GridVectorEnv(CoreOwner, VectorEnv):
             infos = self._add_info(infos, info, i)
         return infos
 
-    def render(self) -> tuple[str, ...] | None:
-        """One text line per sub-environment when ``render_mode="ansi"``, else None."""
+    def render(self) -> tuple[str, ...] | tuple[np.ndarray, ...] | None:
+        """One text line (``"ansi"``) or (H, W, 3) uint8 frame (``"rgb_array"``) per sub-environment, else None."""
         if self.render_mode is None or self._index is None:
             return None
-        return tuple(self.core.render(index, ev) for index, ev in zip(self._index, self._evaluations))
+        return tuple(self._render_one(index, ev) for index, ev in zip(self._index, self._evaluations))

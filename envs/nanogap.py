@@ -41,6 +41,7 @@ from ._common import (
     positive,
     real_tuple,
 )
+from ._render import nanogap_frame
 
 __all__ = [
     "DESIGN_PARAMETERS",
@@ -66,6 +67,7 @@ _AXES = (("side_x", "period_x"), ("side_y", "period_y"))
 _FE_DECADES = 5.0
 _T_DECADES = 8.0
 _TINY = 1e-300
+_IMAGE_POINTS = 96
 # Upper ends of the design grids, m: mm-scale loops and periods, sub-µm gaps and films (the model's regime).
 _LENGTH_LIMITS = {"side_x": 0.01, "side_y": 0.01, "period_x": 0.02, "period_y": 0.02, "gap": 1e-6, "thickness": 10e-6}
 _MAX_SPECTRUM_POINTS = 4096
@@ -355,11 +357,7 @@ class NanogapCore(CoreBase[Evaluation]):
 
     def _model(self, index: np.ndarray) -> list[Evaluation]:
         cfg = self.config
-        si = self.grid.lengths(index)
-        batch = thz.LoopArrayBatch(
-            **{name: si[:, _COLUMN[name]] for name in thz.GEOMETRY_FIELDS}, **self.materials.as_dict()
-        )
-        response = self.model.spectra(batch, self.freqs)
+        response = self.model.spectra(self._batch(index), self.freqs)
         fe, t_abs, transmittance = response.fe_avg[:, 0], response.t_abs[:, 0], response.transmittance
         if cfg.objective == "filter_spectrum":
             return self._spectrum_evaluations(response)
@@ -431,6 +429,22 @@ class NanogapCore(CoreBase[Evaluation]):
         lo, hi = self.config.resonance_window
         f0 = self.config.target_frequency
         return thz.resonance(array, lo * f0, min(hi * f0, array.diffraction_frequency))
+
+    def _batch(self, index: np.ndarray) -> thz.LoopArrayBatch:
+        """(n, 6) grid indices → the batch of loop arrays the model evaluates."""
+        si = self.grid.lengths(index)
+        return thz.LoopArrayBatch(
+            **{name: si[:, _COLUMN[name]] for name in thz.GEOMETRY_FIELDS}, **self.materials.as_dict()
+        )
+
+    def image(self, index: np.ndarray, evaluation: Evaluation) -> np.ndarray:
+        """(H, W, 3) uint8 frame: the unit cell at (6,) ``index`` and the model's |t|, FE_avg over ``resonance_window``."""
+        design = self.grid.design(index)
+        lo, hi = self.config.resonance_window
+        f0 = self.config.target_frequency
+        freqs = np.linspace(lo * f0, min(hi * f0, thz.LoopArray(**design).diffraction_frequency), _IMAGE_POINTS)
+        spec = self.model.spectra(self._batch(index[None]), freqs)
+        return nanogap_frame(design, freqs, spec.t_abs[0], spec.fe_avg[0], f0, self.render(index, evaluation))
 
     def render(self, index: np.ndarray, evaluation: Evaluation) -> str:
         """One text line describing the design at (6,) ``index`` and its evaluation."""
@@ -510,9 +524,11 @@ class NanogapLoopEnv(GridEnv):
 
     ``config`` (a mapping or :class:`NanogapConfig`) and keyword ``overrides`` are merged into a
     :class:`NanogapConfig` (see it for every key); unknown keys or invalid values raise
-    ``ValueError``. ``render_mode`` is None or ``"ansi"`` (a text line). ``model`` (keyword, not
-    a config key) is the physics: any ``thz.SpectraModel`` (a surrogate, say); None (default)
-    is ``thz.ModalModel()``, the Numba modal expansion.
+    ``ValueError``. ``render_mode`` is None, ``"ansi"`` (a text line) or ``"rgb_array"`` (an
+    (H, W, 3) uint8 frame of the unit cell and its spectrum around f0; what stable-baselines3 and
+    Gymnasium's ``RecordVideo`` ask for). ``model`` (keyword, not a config key) is the physics:
+    any ``thz.SpectraModel`` (a surrogate, say); None (default) is ``thz.ModalModel()``, the
+    Numba modal expansion.
 
     ```python
     import gymnasium as gym

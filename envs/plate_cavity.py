@@ -41,6 +41,7 @@ from ._common import (
     positive,
     real_tuple,
 )
+from ._render import cavity_frame
 
 __all__ = [
     "MAX_MASSES",
@@ -536,6 +537,19 @@ class PlateCavityCore(CoreBase[CavityEvaluation]):
             "design": self.grid.design(index),
         }
 
+    def image(self, index: np.ndarray, evaluation: CavityEvaluation) -> np.ndarray:
+        """(H, W, 3) uint8 frame: the plate at (d,) ``index`` with its masses and L_p,avg over the band.
+
+        The level is drawn by the depth-exact modal model (``acoustic.responses``) whatever ``model``
+        scores the designs: the model protocol returns band levels, not spectra.
+        """
+        cfg = self.config
+        response = acoustic.responses(self.grid.batch(index[None]), self.freqs, cfg.n_plate, cfg.n_transverse)
+        target = cfg.target_frequency if cfg.objective == "tune" else None
+        caption = self.render(index, evaluation)
+        design = self.grid.design(index)
+        return cavity_frame(design, self.freqs, response.lp_avg[0], cfg.band, caption, evaluation.f1, target)
+
     def render(self, index: np.ndarray, evaluation: CavityEvaluation) -> str:
         """One text line describing the design at (d,) ``index`` and its evaluation."""
         d = self.grid.design(index)
@@ -637,8 +651,9 @@ class PlateCavityEnv(GridEnv):
     ``config`` (a mapping or :class:`PlateCavityConfig`) and keyword ``overrides`` are merged
     into a :class:`PlateCavityConfig` (see it for every key: grids, budget, force, losses,
     band, mode counts); unknown keys or invalid values raise ``ValueError`` naming the key.
-    ``render_mode`` is None or ``"ansi"`` (a text line). ``model`` (keyword, not a config key)
-    is the physics: any ``acoustic.CavityModel`` (a surrogate, say); None (default) is
+    ``render_mode`` is None, ``"ansi"`` (a text line) or ``"rgb_array"`` (an (H, W, 3)
+    uint8 frame of the plate and its L_p,avg over the band). ``model`` (keyword, not a config
+    key) is the physics: any ``acoustic.CavityModel`` (a surrogate, say); None (default) is
     ``acoustic.ModalModel()``, the depth-exact modal model.
 
     ```python

@@ -19,6 +19,7 @@ from rich.table import Table  # noqa: E402
 
 from analytic import acoustic, thz  # noqa: E402
 
+from ._export_cli import export_app  # noqa: E402
 from .units import parse_quantity  # noqa: E402
 
 app = typer.Typer(help="Inverse-design and physics-informed ML workbench.", no_args_is_help=True)
@@ -26,6 +27,7 @@ thz_app = typer.Typer(help="THz nanogap-loop arrays.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks: fast path vs reference, measured in one run.", no_args_is_help=True)
 app.add_typer(thz_app, name="thz")
 app.add_typer(bench_app, name="bench")
+app.add_typer(export_app, name="export")
 console = Console()
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]

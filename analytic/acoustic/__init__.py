@@ -7,7 +7,7 @@ truncated full modal form (interior monopoles, :func:`coupled_modes_full`). Mode
 panel transmission loss and the Helmholtz resonator. SI units, time dependence e^{iωt}, peak
 amplitudes; L_p,avg = 10·log10(⟨|p|²⟩/2/p_ref²), p_ref = 20 µPa.
 
-Example:
+Examples:
     >>> from analytic import acoustic
     >>> cavity = acoustic.PlateCavity((0.5, 0.4), acoustic.Plate.of("aluminium", 2e-3))
     >>> [round(f, 2) for f in acoustic.coupled_modes(cavity, 3)]

@@ -3,7 +3,7 @@
 Single-mode modal expansion with surface-impedance metal walls, a gap-plasmon permeability μ_g
 and analytic tails of the reciprocal-lattice sums; SI units, time dependence e^{−iωt}.
 
-Example:
+Examples:
     >>> from analytic import thz
     >>> array = thz.LoopArray(gap=5e-9, thickness=100e-9, side_x=100e-6, side_y=100e-6,
     ...                       period_x=200e-6, period_y=200e-6)

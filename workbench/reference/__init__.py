@@ -5,7 +5,7 @@ simply supported plate (squared Dirichlet Laplacian) and a lumped interface, sol
 convergence with Richardson extrapolation over grids h and h/2. SI units, time dependence e^{iωt},
 peak amplitudes, L_p,avg in dB re 20 µPa of the volume-averaged mean-square pressure.
 
-Example:
+Examples:
     >>> from analytic import acoustic
     >>> from workbench import reference
     >>> cavity = acoustic.PlateCavity((0.5, 0.4), acoustic.Plate.of("aluminium", 2e-3))
