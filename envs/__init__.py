@@ -3,7 +3,9 @@
 Ids: ``workbench/NanogapLoop-v0`` (discrete moves) and ``workbench/NanogapLoopContinuous-v0``
 (relative moves), both with a vector entry point for ``gym.make_vec``; see ``envs.nanogap``.
 ``workbench/PlateCavity-v0`` and ``workbench/PlateCavityContinuous-v0``: plate-backed acoustic
-cavities, likewise; see ``envs.plate_cavity``.
+cavities, likewise; see ``envs.plate_cavity``. ``workbench/Toy-v0`` and
+``workbench/ToyContinuous-v0``: a closed-form objective on a budgeted grid, the fast stand-in for
+physics in tests; see ``envs.toy``.
 """
 
 from gymnasium.envs.registration import register
@@ -30,5 +32,17 @@ register(
     id="workbench/PlateCavityContinuous-v0",
     entry_point="envs.plate_cavity:PlateCavityContinuousEnv",
     vector_entry_point="envs.plate_cavity:PlateCavityContinuousVectorEnv",
+    max_episode_steps=128,
+)
+register(
+    id="workbench/Toy-v0",
+    entry_point="envs.toy:ToyEnv",
+    vector_entry_point="envs.toy:ToyVectorEnv",
+    max_episode_steps=128,
+)
+register(
+    id="workbench/ToyContinuous-v0",
+    entry_point="envs.toy:ToyContinuousEnv",
+    vector_entry_point="envs.toy:ToyContinuousVectorEnv",
     max_episode_steps=128,
 )

@@ -4,8 +4,13 @@ A family module supplies three pieces and gets Gymnasium environments from them:
 
 - a frozen config dataclass derived from :class:`GridConfig` (mapping constructor, common keys);
 - a design grid derived from :class:`GridBase` (``valid``, ``center``, ``repair``, ``design``);
-- a core derived from :class:`CoreBase` (``_model``: one batched physics call for the designs
-  missing from the LRU cache; ``observe``, ``info``, ``render``).
+- a core derived from :class:`CoreBase`, built as ``core_class(config, continuous, model=model)``
+  (``_model``: one call of the injected physics model for the designs missing from the LRU cache,
+  scored by the objective; ``observe``, ``info``, ``render``).
+
+Every environment takes ``model=`` as a constructor keyword (not a config key, so configs stay
+plain JSON): any object honouring the family's protocol in ``analytic`` (``thz.SpectraModel``,
+``acoustic.CavityModel``), such as a learned surrogate; None means the family's analytic model.
 
 :class:`GridEnv` (single) and :class:`GridVectorEnv` (native vector env, next-step or same-step
 autoreset) are generic over them; a family subclasses both and sets ``config_class`` and
@@ -38,6 +43,8 @@ STARTS = ("random", "center")
 """Values accepted by the ``start`` config key and ``reset(options={"start": ...})``."""
 
 _SAMPLE_BATCH = 64
+MAX_GRID_POINTS = 100_000
+"""Most grid values of one design parameter (memory and validity tables scale with it)."""
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -112,6 +119,11 @@ def grid_range(
         raise ValueError(f"{name} max must be < {high:g} ({unit}); {got}")
     if step <= 0:
         raise ValueError(f"{name} step must be positive ({unit}); {got}")
+    if (hi - lo) / step >= MAX_GRID_POINTS:
+        raise ValueError(
+            f"{name} has {math.floor((hi - lo) / step) + 1:,} grid values, more than {MAX_GRID_POINTS:,}: raise the step "
+            f"({unit}); {got}"
+        )
     return lo, hi, step
 
 
@@ -131,6 +143,19 @@ def last(mask: np.ndarray) -> int | None:
     """Index of the last True of a 1-D mask, None if there is none."""
     hits = np.flatnonzero(mask)
     return int(hits[-1]) if hits.size else None
+
+
+def check_model(model: Any, protocol: type, default: Any) -> Any:
+    """``model`` if it honours ``protocol`` (a runtime-checkable Protocol), ``default`` for None, else ValueError."""
+    if model is None:
+        return default
+    if not isinstance(model, protocol):
+        methods = ", ".join(name for name in vars(protocol) if not name.startswith("_"))
+        raise ValueError(
+            f"model must honour {protocol.__module__.split('._')[0]}.{protocol.__name__} (methods: {methods}); "
+            f"got model={model!r}"
+        )
+    return model
 
 
 # --------------------------------------------------------------------------- config
@@ -305,6 +330,35 @@ class CoreBase(ABC, Generic[E]):
         """The design mapping of ``best_index`` (None before the first evaluation)."""
         return None if self.best_index is None else self.grid.design(np.array(self.best_index))
 
+    def state(self) -> dict[str, Any]:
+        """The search statistics as a JSON-ready mapping (for checkpoints): best value and index, counters."""
+        return {
+            "best_value": self.best_value,
+            "best_index": None if self.best_index is None else list(self.best_index),
+            "evaluations": self.evaluations,
+            "cache_hits": self.cache_hits,
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Set the statistics from a :meth:`state` mapping (the cache stays as it is).
+
+        Raises:
+            ValueError: a key is missing, or the best index is not a valid design of this grid.
+        """
+        missing = sorted({"best_value", "best_index", "evaluations", "cache_hits"} - set(state))
+        if missing:
+            raise ValueError(f"a core state needs the keys {', '.join(missing)}; got keys {sorted(state)}")
+        index = state["best_index"]
+        if index is not None:
+            row = np.asarray(index, dtype=np.int64)
+            if row.shape != (self.grid.dim,) or not self.grid.valid(row[None])[0]:
+                raise ValueError(f"best_index must be a valid design index of {self.grid.dim} ints; got {index!r}")
+            index = tuple(int(k) for k in row)
+        self.best_value = float(state["best_value"])
+        self.best_index = index
+        self.evaluations = integer_at_least("evaluations", state["evaluations"], 0)
+        self.cache_hits = integer_at_least("cache_hits", state["cache_hits"], 0)
+
     @abstractmethod
     def _model(self, index: np.ndarray) -> list[E]:
         """Evaluate (n, d) valid indices, all distinct and uncached, in one batched physics call."""
@@ -402,13 +456,13 @@ class CoreOwner:
     continuous: ClassVar[bool] = False
 
     def _build_core(
-        self, config: Mapping[str, Any] | GridConfig | None, render_mode: str | None, overrides: dict
+        self, config: Mapping[str, Any] | GridConfig | None, render_mode: str | None, model: Any, overrides: dict
     ) -> None:
         """Set ``config`` (merged with ``overrides``), ``render_mode`` and the ``core``; raise ValueError on bad input."""
         self.config = self.config_class.from_mapping(config, **overrides)
         check_render_mode(render_mode, self.metadata)
         self.render_mode = render_mode
-        self.core = self.core_class(self.config, self.continuous)
+        self.core = self.core_class(self.config, self.continuous, model=model)
 
     @property
     def evaluations(self) -> int:
@@ -443,7 +497,8 @@ class GridEnv(CoreOwner, gym.Env[np.ndarray, Any]):
     """One design episode on a grid: each step moves the design and scores it with the core.
 
     Subclasses set ``config_class`` (a :class:`GridConfig` subclass), ``core_class`` (called as
-    ``core_class(config, continuous)``) and ``continuous``, and carry the family's documentation.
+    ``core_class(config, continuous, model=model)``) and ``continuous``, and carry the family's
+    documentation.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
@@ -452,9 +507,10 @@ class GridEnv(CoreOwner, gym.Env[np.ndarray, Any]):
         self,
         config: Mapping[str, Any] | GridConfig | None = None,
         render_mode: str | None = None,
+        model: Any = None,
         **overrides: Any,
     ) -> None:
-        self._build_core(config, render_mode, overrides)
+        self._build_core(config, render_mode, model, overrides)
         self.action_space = self.core.action_space
         self.observation_space = self.core.observation_space
         self._index: np.ndarray | None = None
@@ -516,6 +572,11 @@ class GridVectorEnv(CoreOwner, VectorEnv):
     Seeding: ``reset(seed=s)`` seeds sub-environment i with s + i, ``reset(seed=[s0, s1, …])``
     with s_i, so sub-environment i follows the single env's reset with the same seed.
 
+    Budgets: setting ``active = k`` (0 ≤ k < num_envs) makes the following steps move and
+    evaluate only sub-environments 0 … k − 1; the others keep their design and step counter and
+    return their last observation with reward 0 and no flags. A search uses it to spend an
+    evaluation budget exactly on its last vector step; None (the default) steps all of them.
+
     Returns per step: observations (num_envs, observation size) float32, rewards (num_envs,)
     float64, terminations and truncations (num_envs,) bool, and infos in the Gymnasium vector
     convention: each single-environment key holds a (num_envs,) array with a boolean mask under
@@ -528,6 +589,7 @@ class GridVectorEnv(CoreOwner, VectorEnv):
         max_episode_steps: steps per episode, ≥ 1 (``make_vec`` passes the registered value).
         render_mode: None or ``"ansi"`` (a tuple of text lines).
         autoreset_mode: ``AutoresetMode.NEXT_STEP`` (default) or ``AutoresetMode.SAME_STEP``.
+        model: the family's physics model (see the module docstring); None → the analytic model.
     """
 
     metadata: ClassVar[dict[str, Any]] = {
@@ -543,6 +605,7 @@ class GridVectorEnv(CoreOwner, VectorEnv):
         max_episode_steps: int = 128,
         render_mode: str | None = None,
         autoreset_mode: Any = None,
+        model: Any = None,
         **overrides: Any,
     ) -> None:
         modes = (None,) if AutoresetMode is None else (None, AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
@@ -553,7 +616,7 @@ class GridVectorEnv(CoreOwner, VectorEnv):
             self.metadata = {**self.metadata, "autoreset_mode": AutoresetMode.SAME_STEP}
         self.num_envs = integer_at_least("num_envs", num_envs, 1)
         self.max_episode_steps = integer_at_least("max_episode_steps", max_episode_steps, 1)
-        self._build_core(config, render_mode, overrides)
+        self._build_core(config, render_mode, model, overrides)
         self.single_action_space = self.core.action_space
         self.single_observation_space = self.core.observation_space
         self.action_space = batch_space(self.single_action_space, self.num_envs)
@@ -564,6 +627,7 @@ class GridVectorEnv(CoreOwner, VectorEnv):
         self._steps = np.zeros(self.num_envs, dtype=np.int64)
         self._prev_done = np.zeros(self.num_envs, dtype=np.bool_)
         self._start = self.config.start
+        self.active: int | None = None
 
     def _seed(self, seed: int | Sequence[int | None] | None) -> None:
         if seed is None:
@@ -600,23 +664,29 @@ class GridVectorEnv(CoreOwner, VectorEnv):
         """Step every sub-environment (next-step autoreset of those whose episode ended)."""
         if self._index is None:
             raise ResetNeeded("call reset() before step()")
-        done = self._prev_done
+        frozen = np.zeros(self.num_envs, dtype=np.bool_)
+        if self.active is not None:
+            frozen[integer_at_least("active", self.active, 0) :] = True
+        done = self._prev_done & ~frozen
         delta = self.core.deltas(actions, self.num_envs)
-        delta[done] = 0
+        delta[done | frozen] = 0
         index, invalid = self.core.grid.move(self._index, delta)
         for i in np.flatnonzero(done):
             index[i] = self.core.start(self._rngs[i], self._start)
-        invalid[done] = False
-        evaluations = self.core.evaluate(index)
+        invalid[done | frozen] = False
+        live = np.flatnonzero(~frozen)
+        evaluations = list(self._evaluations)
+        for i, evaluation in zip(live, self.core.evaluate(index[live])):
+            evaluations[i] = evaluation
         rewards = self.config.reward_scale * np.array(
             [new.potential - old.potential for new, old in zip(evaluations, self._evaluations)]
         )
-        rewards[done] = 0.0
-        self._steps += 1
+        rewards[done | frozen] = 0.0
+        self._steps[~frozen] += 1
         self._steps[done] = 0
         terminations = np.zeros(self.num_envs, dtype=np.bool_)
-        truncations = self._steps >= self.max_episode_steps
-        self._prev_done = terminations | truncations
+        truncations = (self._steps >= self.max_episode_steps) & ~frozen
+        self._prev_done = (terminations | truncations) | (self._prev_done & frozen)
         self._index, self._evaluations = index, evaluations
         observations = self.core.observe(index, evaluations)
         infos = self._infos(invalid)

@@ -28,6 +28,7 @@ from ._common import (
     GridConfig,
     GridEnv,
     GridVectorEnv,
+    check_model,
     first,
     flag,
     grid_range,
@@ -57,16 +58,17 @@ __all__ = [
 DESIGN_PARAMETERS = ("side_x", "side_y", "period_x", "period_y", "gap", "thickness")
 """Order of the design vector: observations, continuous actions and grid indices."""
 
-OBJECTIVES = ("field_enhancement", "filter")
+OBJECTIVES = ("field_enhancement", "filter", "filter_spectrum")
 """Values accepted by ``NanogapConfig.objective``."""
 
-_GEOMETRY_FIELDS = ("gap", "thickness", "side_x", "side_y", "period_x", "period_y")
-_MATERIAL_FIELDS = ("eps_gap", "eps_substrate", "eps_superstrate")
 _COLUMN = {name: i for i, name in enumerate(DESIGN_PARAMETERS)}
 _AXES = (("side_x", "period_x"), ("side_y", "period_y"))
 _FE_DECADES = 5.0
 _T_DECADES = 8.0
 _TINY = 1e-300
+# Upper ends of the design grids, m: mm-scale loops and periods, sub-µm gaps and films (the model's regime).
+_LENGTH_LIMITS = {"side_x": 0.01, "side_y": 0.01, "period_x": 0.02, "period_y": 0.02, "gap": 1e-6, "thickness": 10e-6}
+_MAX_SPECTRUM_POINTS = 4096
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,20 @@ class NanogapConfig(GridConfig):
 
     Attributes:
         side_x, side_y: (min, max, step) of the loop sides, m. The grid is min + k·step, k ≥ 0,
-            up to the largest value ≤ max.
+            up to the largest value ≤ max; at most 100,000 values per parameter, and maxima below
+            10 mm (sides), 20 mm (periods), 1 µm (gap) and 10 µm (thickness).
         period_x, period_y: (min, max, step) of the lattice periods, m.
         gap: (min, max, step) of the gap width, m.
         thickness: (min, max, step) of the metal thickness, m.
         margin: m, > 0; a design needs period ≥ side + margin on both axes.
         target_frequency: f0, Hz; a design needs f0 below its first diffraction order
             c/(n_max·max(period_x, period_y)), n_max = max Re√ε of substrate and superstrate.
-        objective: ``"field_enhancement"`` or ``"filter"`` (see :class:`NanogapLoopEnv`).
-        q_target: > 0.5; the filter objective samples the side points f0·(1 ± 1/(2·q_target)).
+        objective: ``"field_enhancement"``, ``"filter"`` (the three-frequency proxy) or
+            ``"filter_spectrum"`` (the resonance read from a whole spectrum); see :class:`NanogapLoopEnv`.
+        q_target: > 0.5; the filter objective samples the side points f0·(1 ± 1/(2·q_target));
+            ``filter_spectrum`` wants a peak of quality factor at least q_target within f0/(2·q_target).
+        spectrum_points: 16 … 4096; frequencies of the ``filter_spectrum`` spectrum, spread
+            evenly over ``resonance_window``·f0.
         filter_weights: (w_peak, w_q) ≥ 0, not both zero; weights of the filter score.
         observe_fe: append log10 field enhancement and log10 transmittance at f0 to the observation.
         resonance_every: ≥ 0; put ``resonance_hz`` in the step info every this many steps of an
@@ -106,24 +113,30 @@ class NanogapConfig(GridConfig):
     target_frequency: float = 0.2e12
     objective: str = "field_enhancement"
     q_target: float = 20.0
+    spectrum_points: int = 128
     filter_weights: tuple[float, float] = (0.5, 0.5)
     observe_fe: bool = True
     resonance_every: int = 0
     resonance_window: tuple[float, float] = (0.5, 2.0)
-    eps_gap: complex = 9.0
-    eps_substrate: complex = 3.8
-    eps_superstrate: complex = 1.0
-    metal: thz.Drude | str = "gold"
+    eps_gap: complex = thz.Materials.eps_gap
+    eps_substrate: complex = thz.Materials.eps_substrate
+    eps_superstrate: complex = thz.Materials.eps_superstrate
+    metal: thz.Drude | str = thz.Materials.metal
 
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in DESIGN_PARAMETERS:
-            self._set(name, grid_range(name, getattr(self, name), "m"))
+            self._set(name, grid_range(name, getattr(self, name), "m", high=_LENGTH_LIMITS[name]))
         self._set("margin", positive("margin", self.margin, "m"))
         self._set("target_frequency", positive("target_frequency", self.target_frequency, "Hz"))
         if not (is_real(self.q_target) and math.isfinite(self.q_target) and self.q_target > 0.5):
             raise ValueError(f"q_target must be finite and > 0.5; got q_target={self.q_target!r}")
         self._set("q_target", float(self.q_target))
+        self._set("spectrum_points", integer_at_least("spectrum_points", self.spectrum_points, 16))
+        if self.spectrum_points > _MAX_SPECTRUM_POINTS:
+            raise ValueError(
+                f"spectrum_points must be <= {_MAX_SPECTRUM_POINTS}; got spectrum_points={self.spectrum_points!r}"
+            )
         weights = real_tuple("filter_weights", self.filter_weights, 2, "(w_peak, w_q)")
         if min(weights) < 0 or max(weights) == 0:
             raise ValueError(
@@ -139,10 +152,7 @@ class NanogapConfig(GridConfig):
         one_of("objective", self.objective, OBJECTIVES)
         self._set("observe_fe", flag("observe_fe", self.observe_fe))
         self._set("resonance_every", integer_at_least("resonance_every", self.resonance_every, 0))
-        # thz.LoopArray validates materials with messages naming the field; any valid geometry will do.
-        thz.LoopArray(
-            1.0, 1.0, 2.0, 2.0, 3.0, 3.0, **{name: getattr(self, name) for name in (*_MATERIAL_FIELDS, "metal")}
-        )
+        thz.Materials.of(self)  # validates the materials with messages naming the field
 
     @property
     def n_max(self) -> float:
@@ -280,9 +290,8 @@ class DesignGrid(GridBase):
     def design(self, index: np.ndarray) -> dict[str, Any]:
         """(6,) index → keyword arguments of ``thz.LoopArray`` (SI floats and the materials)."""
         si = self.lengths(index)
-        design: dict[str, Any] = {name: float(si[_COLUMN[name]]) for name in _GEOMETRY_FIELDS}
-        design.update({name: getattr(self.config, name) for name in (*_MATERIAL_FIELDS, "metal")})
-        return design
+        design: dict[str, Any] = {name: float(si[_COLUMN[name]]) for name in thz.GEOMETRY_FIELDS}
+        return design | {name: getattr(self.config, name) for name in thz.MATERIAL_FIELDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +304,8 @@ class Evaluation:
         transmittance: zero-order power transmittance T(f0).
         objective: the objective value (fe_avg, or the filter score).
         potential: the quantity whose change is the reward (log fe_avg, or the filter score).
+        peak_hz, peak_transmittance, peak_q: the transmission peak nearest f0 read from the
+            spectrum (``filter_spectrum`` only; None otherwise): centre (Hz), T there, f/FWHM.
     """
 
     fe_avg: float
@@ -302,17 +313,23 @@ class Evaluation:
     transmittance: float
     objective: float
     potential: float
+    peak_hz: float | None = None
+    peak_transmittance: float | None = None
+    peak_q: float | None = None
 
 
 class NanogapCore(CoreBase[Evaluation]):
     """Grid, physics, LRU cache, best design, observations and infos shared by every environment.
 
-    One ``thz.spectra`` call per :meth:`evaluate` of designs missing from the cache; the cache,
+    One ``model.spectra`` call per :meth:`evaluate` of designs missing from the cache; the cache,
     best tracking and action parsing are those of :class:`envs._common.CoreBase`.
 
     Args:
         config: validated settings.
         continuous: Box(-1, 1, (6,)) relative moves instead of Discrete(12) single steps.
+        model: the physics, any ``thz.SpectraModel`` (a surrogate, say); None → ``thz.ModalModel()``,
+            the Numba modal expansion. Every objective reads its numbers from this model; only
+            ``resonance_hz`` (``resonance_every``) and :meth:`resonance` use the modal expansion.
 
     Attributes:
         evaluations: designs evaluated by the model so far.
@@ -322,12 +339,17 @@ class NanogapCore(CoreBase[Evaluation]):
         best_design: ``thz.LoopArray`` keyword arguments of that design (None before).
     """
 
-    def __init__(self, config: NanogapConfig, continuous: bool) -> None:
+    def __init__(self, config: NanogapConfig, continuous: bool, model: thz.SpectraModel | None = None) -> None:
         super().__init__(config, DesignGrid(config), continuous, 8 if config.observe_fe else 6)
+        self.model: thz.SpectraModel = check_model(model, thz.SpectraModel, thz.ModalModel())
+        self.materials = thz.Materials.of(config)
         f0 = config.target_frequency
         if config.objective == "filter":
             half_width = 1.0 / (2.0 * config.q_target)
             self.freqs = np.array([f0, f0 * (1.0 - half_width), f0 * (1.0 + half_width)])
+        elif config.objective == "filter_spectrum":  # f0 first, then the analysed band
+            lo, hi = config.resonance_window
+            self.freqs = np.concatenate([[f0], np.linspace(lo * f0, hi * f0, config.spectrum_points)])
         else:
             self.freqs = np.array([f0])
 
@@ -335,11 +357,12 @@ class NanogapCore(CoreBase[Evaluation]):
         cfg = self.config
         si = self.grid.lengths(index)
         batch = thz.LoopArrayBatch(
-            **{name: si[:, _COLUMN[name]] for name in _GEOMETRY_FIELDS},
-            **{name: getattr(cfg, name) for name in (*_MATERIAL_FIELDS, "metal")},
+            **{name: si[:, _COLUMN[name]] for name in thz.GEOMETRY_FIELDS}, **self.materials.as_dict()
         )
-        response = thz.spectra(batch, self.freqs)
+        response = self.model.spectra(batch, self.freqs)
         fe, t_abs, transmittance = response.fe_avg[:, 0], response.t_abs[:, 0], response.transmittance
+        if cfg.objective == "filter_spectrum":
+            return self._spectrum_evaluations(response)
         if cfg.objective == "filter":
             w_peak, w_q = cfg.filter_weights
             peak = transmittance[:, 0]
@@ -350,6 +373,28 @@ class NanogapCore(CoreBase[Evaluation]):
         return [
             Evaluation(fe_avg=float(f), t_abs=float(t), transmittance=float(tr), objective=float(o), potential=float(p))
             for f, t, tr, o, p in zip(fe, t_abs, transmittance[:, 0], objective, potential)
+        ]
+
+    def _spectrum_evaluations(self, response: thz.Spectrum) -> list[Evaluation]:
+        """``filter_spectrum``: score = T_p · min(1, Q/q_target) / (1 + (2·q_target·(f_p − f0)/f0)²)."""
+        cfg = self.config
+        f0, q_target = cfg.target_frequency, cfg.q_target
+        band = np.where(response.above_diffraction[:, 1:], 0.0, response.transmittance[:, 1:])
+        peaks = thz.transmission_peaks(self.freqs[1:], band, f0)
+        detuning = 2.0 * q_target * (peaks.frequency - f0) / f0
+        score = peaks.transmittance * np.minimum(1.0, peaks.q / q_target) / (1.0 + detuning**2)
+        return [
+            Evaluation(
+                fe_avg=float(response.fe_avg[k, 0]),
+                t_abs=float(response.t_abs[k, 0]),
+                transmittance=float(response.transmittance[k, 0]),
+                objective=float(score[k]),
+                potential=float(score[k]),
+                peak_hz=float(peaks.frequency[k]),
+                peak_transmittance=float(peaks.transmittance[k]),
+                peak_q=float(peaks.q[k]),
+            )
+            for k in range(len(score))
         ]
 
     def observe(self, index: np.ndarray, evaluations: Sequence[Evaluation]) -> np.ndarray:
@@ -372,6 +417,9 @@ class NanogapCore(CoreBase[Evaluation]):
             "design": self.grid.design(index),
             "invalid_move": bool(invalid_move),
         }
+        if evaluation.peak_hz is not None:
+            info |= {"peak_hz": evaluation.peak_hz, "peak_transmittance": evaluation.peak_transmittance}
+            info["peak_q"] = evaluation.peak_q
         every = self.config.resonance_every
         if every and steps > 0 and steps % every == 0:
             info["resonance_hz"] = self.resonance(index).frequency
@@ -435,7 +483,16 @@ class NanogapLoopEnv(GridEnv):
       value = Φ = w_peak·T0 + w_q·T0·clip(1 − T_side/T0, 0, 1) = w_peak·T0 + w_q·max(T0 − T_side, 0),
       where (w_peak, w_q) = ``filter_weights`` (default (0.5, 0.5)). The first term rewards
       transmission at f0, the second a peak narrower than f0/q_target; for a passive array the
-      score lies in [0, w_peak + w_q].
+      score lies in [0, w_peak + w_q]. A proxy: three frequencies say nothing of where the
+      resonance actually lies.
+    - ``objective="filter_spectrum"``: the real resonance, read from the whole spectrum of
+      ``spectrum_points`` frequencies over ``resonance_window``·f0 (points above the design's
+      first diffraction order count as T = 0): the transmission peak nearest f0, its centre f_p
+      (parabolic refinement), peak transmittance T_p and Q = f_p/FWHM (``thz.transmission_peaks``).
+      value = Φ = T_p · min(1, Q/q_target) / (1 + (2·q_target·(f_p − f0)/f0)²), in [0, 1]: a
+      full, narrow enough peak at f0 scores 1, and detuning by half the target width halves it.
+      Costs ``spectrum_points`` + 1 frequencies per design (what cheap surrogate spectra are
+      for); ``info`` adds ``peak_hz``, ``peak_transmittance`` and ``peak_q``.
 
     ## Starting State
 
@@ -453,7 +510,9 @@ class NanogapLoopEnv(GridEnv):
 
     ``config`` (a mapping or :class:`NanogapConfig`) and keyword ``overrides`` are merged into a
     :class:`NanogapConfig` (see it for every key); unknown keys or invalid values raise
-    ``ValueError``. ``render_mode`` is None or ``"ansi"`` (a text line).
+    ``ValueError``. ``render_mode`` is None or ``"ansi"`` (a text line). ``model`` (keyword, not
+    a config key) is the physics: any ``thz.SpectraModel`` (a surrogate, say); None (default)
+    is ``thz.ModalModel()``, the Numba modal expansion.
 
     ```python
     import gymnasium as gym
@@ -479,7 +538,7 @@ class NanogapLoopEnv(GridEnv):
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version; the ``model`` keyword added later, with no change of behaviour.
     """
 
     config_class = NanogapConfig
@@ -557,7 +616,8 @@ class NanogapLoopVectorEnv(GridVectorEnv):
     arrays, one per ``thz.LoopArray`` field.
 
     Arguments are those of :class:`envs._common.GridVectorEnv` (``num_envs``, ``config`` and
-    ``overrides`` as :class:`NanogapLoopEnv`, ``max_episode_steps``, ``render_mode``, ``autoreset_mode``).
+    ``overrides`` as :class:`NanogapLoopEnv`, ``max_episode_steps``, ``render_mode``, ``autoreset_mode``,
+    ``model``).
     """
 
     config_class = NanogapConfig

@@ -24,8 +24,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from analytic import acoustic
-from analytic.acoustic._modal import modal_tables, plate_shapes
-from analytic.acoustic._reference import depth_exact_matrix
 
 from ._common import (
     CoreBase,
@@ -33,6 +31,7 @@ from ._common import (
     GridConfig,
     GridEnv,
     GridVectorEnv,
+    check_model,
     flag,
     grid_range,
     grid_values,
@@ -54,10 +53,8 @@ __all__ = [
     "PlateCavityCore",
     "PlateCavityEnv",
     "PlateCavityVectorEnv",
-    "band_level",
     "cavity_from_design",
     "design_parameters",
-    "first_coupled_frequency",
 ]
 
 OBJECTIVES = ("quiet", "tune")
@@ -71,8 +68,6 @@ _MATERIAL, _THICKNESS, _LX, _LY, _LZ = range(5)
 _LP_FLOOR_DB = 40.0  # observation: clip((L_band − 40 dB)/100 dB, 0, 1)
 _LP_SPAN_DB = 100.0
 _F1_DECADES = 4.0  # observation: clip(0.5 + log10(f1/f_target)/4, 0, 1)
-_F1_LOW = 1e-6  # lower bracket of f1, fraction of the first rigid-cavity pole
-_F1_RTOL = 1e-7  # relative width at which the f1 bisection stops
 _DEFAULT_BUDGET = 1.2  # default mass budget: this multiple of the grid-centre design's total mass
 _REPAIR_CHUNK = 256  # rows per (rows × valid plates) distance table of CavityGrid.repair
 
@@ -164,12 +159,12 @@ class PlateCavityConfig(GridConfig):
                 f"got materials={names!r}"
             )
         self._set("materials", tuple(sorted(names, key=lambda name: acoustic.MATERIALS[name].density)))
-        for name in ("thickness", "lx", "ly", "lz"):
-            self._set(name, grid_range(name, getattr(self, name), "m"))
+        for name in ("thickness", "lx", "ly", "lz"):  # plates below 10 cm, rooms below 20 m
+            self._set(name, grid_range(name, getattr(self, name), "m", high=0.1 if name == "thickness" else 20.0))
         self._set("n_masses", integer_at_least("n_masses", self.n_masses, 0))
         if self.n_masses > MAX_MASSES:
             raise ValueError(f"n_masses must be <= {MAX_MASSES}; got n_masses={self.n_masses!r}")
-        self._set("mass", grid_range("mass", self.mass, "kg", open_low=False))
+        self._set("mass", grid_range("mass", self.mass, "kg", open_low=False, high=1_000.0))
         position = grid_range("mass_position", self.mass_position, "fractions of lx and ly", high=1.0)
         self._set("mass_position", position)
         if self.mass_budget is not None:
@@ -301,12 +296,12 @@ class CavityGrid(GridBase):
         if cfg.objective != "quiet" or cfg.mode_margin == 0:
             return np.ones(shape, dtype=bool)
         top = cfg.mode_margin * cfg.band[1]
+        # D/m″ = E·h²/(12·ρ·(1 − ν²)): per unit surface density, broadcast over (materials, thickness, lx, ly)
         ratio = np.array([m.youngs_modulus / (12.0 * m.density * (1.0 - m.poisson**2)) for m in self.materials])
-        root = np.sqrt(ratio)[:, None, None, None] * thickness  # √(D/m″), m²/s
+        d_per_m = ratio[:, None, None, None] * thickness**2
         ok = np.ones(shape, dtype=bool)
         for length in (lx, ly):
-            plate = np.floor(length * np.sqrt(2.0 * top / (np.pi * root)))
-            transverse = np.floor(2.0 * length * top / cfg.air_speed) + 1
+            plate, transverse = acoustic.modes_below(length, d_per_m, 1.0, cfg.air_speed, top)
             ok &= (plate <= cfg.n_plate) & (transverse <= cfg.n_transverse)
         return ok
 
@@ -444,42 +439,6 @@ def cavity_from_design(
     return cavity, force, masses
 
 
-def first_coupled_frequency(batch: acoustic.CavityBatch, n_plate: int, n_transverse: int) -> np.ndarray:
-    """First lossless coupled natural frequency f1 of every design of a 3D ``batch``, (n_design,) Hz.
-
-    The same quantity as ``acoustic.coupled_modes(cavity, 1, n_plate, n_transverse, masses)[0]``
-    (loss factors ignored), computed for a whole batch by one bisection: below the lowest pole of
-    the depth sums (the lowest rigid-cavity frequency in the mode set, c/(2·max(lx, ly, lz)) or
-    higher when a transverse set is truncated to one mode), the real symmetric plate impedance
-    Z(ω) of the depth-exact form (note §2.3–§2.4) is positive definite up to f1 and its smallest
-    eigenvalue falls monotonically through zero there. Each step tests Z(ω) of every design for
-    positive definiteness (a Cholesky factorisation) and halves the bracket in log f, from
-    [1e-6, 1]·pole down to a relative width of 1e-7.
-    """
-    sizes = batch.size
-    stiffness = batch.youngs_modulus * batch.thickness**3 / (12.0 * (1.0 - batch.poisson**2))
-    plate_counts, transverse_counts = (n_plate, n_plate), (n_transverse, n_transverse)
-    tables = modal_tables(sizes, stiffness, batch.density * batch.thickness, plate_counts, transverse_counts)
-    phi = plate_shapes(sizes, batch.mass_position, plate_counts)
-    plate_w2 = tables.plate_w2.reshape(len(sizes), -1)
-    largest = np.max(sizes if n_transverse > 1 else sizes[:, 2:], axis=1)
-    hi = batch.air_speed / (2.0 * largest)
-    lo = _F1_LOW * hi
-    iterations = math.ceil(math.log2(math.log(1.0 / _F1_LOW) / math.log1p(_F1_RTOL)))
-    for _ in range(iterations):
-        mid = np.sqrt(lo * hi)
-        for d, freq in enumerate(mid):
-            omega = 2.0 * np.pi * freq
-            k2 = (omega / batch.air_speed[d]) ** 2
-            z, _ = depth_exact_matrix(tables, d, omega, k2, batch.air_density[d], plate_w2[d], batch.mass[d], phi[d])
-            try:
-                np.linalg.cholesky(z.real)
-                lo[d] = freq
-            except np.linalg.LinAlgError:
-                hi[d] = freq
-    return np.sqrt(lo * hi)
-
-
 @dataclass(frozen=True, slots=True)
 class CavityEvaluation:
     """Model response of one design.
@@ -501,30 +460,33 @@ class PlateCavityCore(CoreBase[CavityEvaluation]):
     """Grid, physics, LRU cache, best design, observations and infos shared by every environment.
 
     One physics call per :meth:`evaluate` of designs missing from the cache: one
-    ``acoustic.responses`` call over the band (quiet) or one :func:`first_coupled_frequency`
-    bisection (tune) for the whole batch.
+    ``model.band_level`` call over the band (quiet) or one ``model.first_coupled_frequency``
+    call (tune) for the whole batch.
 
     Args:
         config: validated settings.
         continuous: Box(-1, 1, (d,)) relative moves instead of Discrete(2d) single steps.
+        model: the physics, any ``acoustic.CavityModel`` (a surrogate, say); None →
+            ``acoustic.ModalModel()``, the depth-exact modal model (Numba).
 
     Attributes:
         freqs: (n_freq,) Hz, the quiet objective's band grid (``config.band_frequencies``).
         evaluations, cache_hits, best_value, best_index, best_design: as in ``envs._common.CoreBase``.
     """
 
-    def __init__(self, config: PlateCavityConfig, continuous: bool) -> None:
+    def __init__(self, config: PlateCavityConfig, continuous: bool, model: acoustic.CavityModel | None = None) -> None:
         grid = CavityGrid(config)
         super().__init__(config, grid, continuous, grid.dim + int(config.observe_objective))
+        self.model: acoustic.CavityModel = check_model(model, acoustic.CavityModel, acoustic.ModalModel())
         self.freqs = config.band_frequencies
 
     def _model(self, index: np.ndarray) -> list[CavityEvaluation]:
         cfg = self.config
         batch = self.grid.batch(index)
         if cfg.objective == "quiet":
-            lp_band = band_level(acoustic.responses(batch, self.freqs, cfg.n_plate, cfg.n_transverse))
+            lp_band = self.model.band_level(batch, self.freqs, cfg.n_plate, cfg.n_transverse)
             return [CavityEvaluation(-float(j), -float(j), lp_band=float(j)) for j in lp_band]
-        f1 = first_coupled_frequency(batch, cfg.n_plate, cfg.n_transverse)
+        f1 = self.model.first_coupled_frequency(batch, cfg.n_plate, cfg.n_transverse)
         distance = np.abs(f1 - cfg.target_frequency) / cfg.target_frequency
         objective = distance if cfg.tune_away else -distance
         return [CavityEvaluation(float(o), float(o), f1=float(f)) for o, f in zip(objective, f1)]
@@ -565,12 +527,6 @@ class PlateCavityCore(CoreBase[CavityEvaluation]):
             f"{', masses ' + masses if masses else ''} | total {float(self.grid.total_mass(index)):.3f} kg, "
             f"{measure}, objective {evaluation.objective:.4g}"
         )
-
-
-def band_level(response: acoustic.BatchResponse | acoustic.Response) -> np.ndarray:
-    """J = ∫ L_p,avg df / (f_hi − f_lo) by the trapezoid rule over ``response.freqs``, dB: (n_design,) or ()."""
-    freqs = response.freqs
-    return np.trapezoid(response.lp_avg, freqs, axis=-1) / (freqs[-1] - freqs[0])
 
 
 class PlateCavityEnv(GridEnv):
@@ -626,7 +582,7 @@ class PlateCavityEnv(GridEnv):
       not available; the grid costs one ``acoustic.responses`` call per step for all designs.
     - ``objective="tune"``: value = −|f1 − f_target|/f_target (f_target = ``target_frequency``,
       60 Hz), or +|f1 − f_target|/f_target with ``tune_away=True``; f1 is the first lossless
-      coupled natural frequency (:func:`first_coupled_frequency`, equal to
+      coupled natural frequency (``acoustic.first_coupled_frequencies``, equal to
       ``acoustic.coupled_modes(cavity, 1, n_plate, n_transverse, masses)[0]``).
 
     Every design is evaluated with one shared mode set, ``n_plate`` × ``n_plate`` plate modes
@@ -659,7 +615,9 @@ class PlateCavityEnv(GridEnv):
     ``config`` (a mapping or :class:`PlateCavityConfig`) and keyword ``overrides`` are merged
     into a :class:`PlateCavityConfig` (see it for every key: grids, budget, force, losses,
     band, mode counts); unknown keys or invalid values raise ``ValueError`` naming the key.
-    ``render_mode`` is None or ``"ansi"`` (a text line).
+    ``render_mode`` is None or ``"ansi"`` (a text line). ``model`` (keyword, not a config key)
+    is the physics: any ``acoustic.CavityModel`` (a surrogate, say); None (default) is
+    ``acoustic.ModalModel()``, the depth-exact modal model.
 
     ```python
     import gymnasium as gym

@@ -48,10 +48,10 @@ def thz_spectrum(
     period: Annotated[str, typer.Option(help="Lattice period Λ_x (and Λ_y unless --period-y), e.g. 200um.")],
     side_y: Annotated[str | None, typer.Option(help="Loop side l_y.")] = None,
     period_y: Annotated[str | None, typer.Option(help="Period Λ_y.")] = None,
-    metal: Annotated[str, typer.Option(help="gold, silver, copper, aluminium or pec.")] = "gold",
-    eps_gap: Annotated[float, typer.Option(help="Gap permittivity.")] = 9.0,
-    eps_substrate: Annotated[float, typer.Option(help="Substrate permittivity.")] = 3.8,
-    eps_superstrate: Annotated[float, typer.Option(help="Superstrate permittivity.")] = 1.0,
+    metal: Annotated[str, typer.Option(help="gold, silver, copper, aluminium or pec.")] = thz.Materials.metal,
+    eps_gap: Annotated[float, typer.Option(help="Gap permittivity.")] = thz.Materials.eps_gap,
+    eps_substrate: Annotated[float, typer.Option(help="Substrate permittivity.")] = thz.Materials.eps_substrate,
+    eps_superstrate: Annotated[float, typer.Option(help="Superstrate permittivity.")] = thz.Materials.eps_superstrate,
     fmin: Annotated[str, typer.Option(help="Lowest frequency, e.g. 0.05THz.")] = "0.05THz",
     fmax: Annotated[str, typer.Option(help="Highest frequency, e.g. 1THz.")] = "1THz",
     points: Annotated[int, typer.Option(help="Number of frequencies.")] = 256,
@@ -85,7 +85,7 @@ def thz_spectrum(
     elapsed = time.perf_counter() - start
     peak = int(np.argmax(spec.fe_avg))
     payload = {
-        "array": {k: getattr(array, k) for k in ("gap", "thickness", "side_x", "side_y", "period_x", "period_y")}
+        "array": {k: getattr(array, k) for k in thz.GEOMETRY_FIELDS}
         | {"metal": metal, "eps_gap": eps_gap, "eps_substrate": eps_substrate, "eps_superstrate": eps_superstrate},
         "resonance": {"frequency_hz": res.frequency, "t_abs": res.t_abs, "fe_avg": res.fe_avg, "fe_peak": res.fe_peak},
         "max_fe_avg": {"frequency_hz": float(grid[peak]), "fe_avg": float(spec.fe_avg[peak])},
@@ -115,6 +115,34 @@ def thz_spectrum(
     console.print(table)
 
 
+def _check_resume_options(
+    ctx: typer.Context, run_dir: Path, family: str, options: list[str], config_class: type
+) -> None:
+    """Refuse command-line options that disagree with the saved ``config.json`` of the run to resume."""
+    path = run_dir / "config.json"
+    if not path.is_file():
+        return  # resume() names what is missing
+    saved = config_class.from_json(path.read_text(), str(path))
+    given: dict[str, tuple[str, object, object]] = {"family": ("FAMILY", family, saved.kind)}
+    fields = {"objective": "objective", "steps": "steps", "seed": "seed", "agent": "agent", "num_envs": "num_envs"}
+    fields |= {"log_every": "log_every", "checkpoint_every": "checkpoint_every", "name": "name"}
+    typed = {name for name in ctx.params if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}
+    for param, field in fields.items():
+        if param in typed:
+            given[param] = (f"--{param.replace('_', '-')}", ctx.params[param], getattr(saved, field))
+    if "target" in typed:
+        target = parse_quantity(ctx.params["target"], "frequency", "target")
+        given["target"] = ("--target", target, saved.target_frequency)
+    for key, value in _agent_options(options).items():
+        given[f"option {key}"] = (f"--option {key}", value, saved.agent_options.get(key))
+    for flag, value, stored in given.values():
+        if value != stored:
+            raise ValueError(
+                f"--resume continues the saved search; {flag} {value!r} conflicts with {stored!r} in {path}: drop the "
+                "option, or start a new search without --resume"
+            )
+
+
 def _agent_options(options: list[str]) -> dict:
     parsed = {}
     for item in options:
@@ -130,7 +158,8 @@ def _agent_options(options: list[str]) -> dict:
 
 @app.command("search")
 def search_command(
-    family: Annotated[str, typer.Argument(help="Physics family: thz or acoustic.")],
+    ctx: typer.Context,
+    family: Annotated[str, typer.Argument(help="Physics family: thz, acoustic or toy (a closed-form test objective).")],
     objective: Annotated[
         str | None,
         typer.Option(help="thz: field_enhancement (default) or filter; acoustic: quiet (default) or tune."),
@@ -158,9 +187,13 @@ def search_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Inverse design (Double DQN by default); writes runs/<name>/ and prints the best design."""
-    from .search import SearchConfig, resume, search
+    started = time.perf_counter()
+    from .search import FAMILIES, SearchConfig, resume, search  # torch and stable-baselines3: seconds on a cold start
 
+    import_s = time.perf_counter() - started
     try:
+        if resume_dir is not None:
+            _check_resume_options(ctx, resume_dir, family, option or [], SearchConfig)
         if resume_dir is None:
             cfg = SearchConfig(
                 kind=family,
@@ -187,26 +220,23 @@ def search_command(
         "iterations": result.iterations,
         "iterations_per_s": result.iterations_per_s,
         "startup_s": result.startup_s,
+        "import_s": import_s,
         "best": result.best,
     }
     if as_json:
         _emit_json(payload)
         return
     table = Table(title=f"best {result.config.kind} design ({result.config.objective})", show_header=False)
+    family = FAMILIES[result.config.kind]
     for key, value in result.best.items():
         if key != "design":
-            table.add_row(key, _plain(value))
+            table.add_row(key, family.readable(key, value))
     for key, value in result.best_design.items():
-        table.add_row(f"design.{key}", _plain(value))
+        table.add_row(f"design.{key}", family.readable(key, value))
     console.print(table)
     console.print(
         f"{result.iterations:,} iterations at {result.iterations_per_s:,.0f} it/s; run folder {result.run_dir}"
     )
-
-
-def _plain(value: object) -> str:
-    """A best.json value as table text: floats to 6 significant digits, other values as they print."""
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _write_bench(result: dict, out: Path | None, name: str) -> Path:
@@ -375,7 +405,7 @@ def acoustic_response(
         | {"loss_plate": loss_plate, "loss_air": loss_air},
         "band_hz": [f_lo, f_hi],
         "points": points,
-        "lp_band_db": 10 * np.log10(band_ms / 2 / acoustic.P_REF**2),
+        "lp_band_db": float(acoustic.sound_level(band_ms)),
         "lp_mean_db": float(np.mean(res.lp_avg)),
         "energy_mean_db_re_1j": float(np.mean(10 * np.log10(res.energy))),
         "peak": {"frequency_hz": float(grid[peak]), "lp_avg_db": float(res.lp_avg[peak])},
@@ -388,7 +418,9 @@ def acoustic_response(
         "elapsed_s": elapsed,
     }
     if plot is not None:
-        payload["plot"] = str(_plot_acoustic_response(res, plot))
+        from .plots import plot_acoustic_response
+
+        payload["plot"] = str(plot_acoustic_response(res, plot, (f_lo, f_hi)))
     if as_json:
         _emit_json(payload)
         return
@@ -403,24 +435,6 @@ def acoustic_response(
         table.add_row("plot", payload["plot"])
     table.add_row("computed in", f"{elapsed * 1e3:.1f} ms")
     console.print(table)
-
-
-def _plot_acoustic_response(res: acoustic.Response, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.plot(res.freqs, res.lp_avg)
-    ax.set_xlabel("frequency (Hz)")
-    ax.set_ylabel("L_p,avg (dB re 20 µPa)")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 @bench_app.command("acoustic")

@@ -1,23 +1,25 @@
-"""Matplotlib PNG figures written into run folders (non-interactive Agg backend)."""
+"""Matplotlib PNG figures written into run folders.
+
+Figures are ``matplotlib.figure.Figure`` objects saved straight to PNG: no pyplot state and no
+backend switch, so importing this module never changes how figures show in JupyterLab.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from analytic import acoustic, thz  # noqa: E402
+from analytic import acoustic, thz
 
 
 def plot_thz_spectrum(array: thz.LoopArray, spec: thz.Spectrum, path: str | Path, title: str | None = None) -> Path:
     """|t| and FE_avg versus frequency of one loop array, saved as PNG at ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
     f_thz = spec.freqs / 1e12
     ax.plot(f_thz, spec.t_abs, color="tab:blue", label="|t00|")
     ax.set_xlabel("frequency (THz)")
@@ -36,7 +38,6 @@ def plot_thz_spectrum(array: thz.LoopArray, spec: thz.Spectrum, path: str | Path
         fontsize=9,
     )
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -45,7 +46,8 @@ def plot_learning_curve(metrics_csv: str | Path, path: str | Path) -> Path:
     data = np.genfromtxt(metrics_csv, delimiter=",", names=True)
     data = np.atleast_1d(data)
     path = Path(path)
-    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
     ax.plot(data["iteration"], data["best_objective"], color="tab:red", label="best objective")
     ax.set_xlabel("iterations (evaluated designs)")
     ax.set_ylabel("best objective", color="tab:red")
@@ -54,7 +56,6 @@ def plot_learning_curve(metrics_csv: str | Path, path: str | Path) -> Path:
         twin.plot(data["iteration"], data["mean_reward"], color="tab:blue", alpha=0.6, label="mean reward")
         twin.set_ylabel("mean reward per step", color="tab:blue")
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -72,7 +73,8 @@ def plot_acoustic_response(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
     ax.axvspan(*band, color="0.92", zorder=0, label=f"objective band {band[0]:g}–{band[1]:g} Hz")
     ax.plot(response.freqs, response.lp_avg, color="tab:blue", lw=1.0, label="L_p,avg")
     if f1 is not None:
@@ -86,5 +88,20 @@ def plot_acoustic_response(
     if title:
         ax.set_title(title, fontsize=9)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return path
+
+
+def plot_design_positions(positions: dict[str, float], optimum: tuple[float, ...], path: str | Path) -> Path:
+    """Bar chart of a toy design's positions (unit cube) beside the objective's optimum, as PNG at ``path``."""
+    path = Path(path)
+    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(positions))
+    ax.bar(x - 0.2, list(positions.values()), width=0.4, label="best design")
+    ax.bar(x + 0.2, optimum, width=0.4, label="optimum of the bowl", color="0.6")
+    ax.set_xticks(x, list(positions))
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("position (unit cube)")
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=100)
     return path

@@ -14,6 +14,7 @@ Example:
     [41.02, 77.12, 175.09]
 """
 
+from ._batch import CavityModel, ModalModel, band_level, first_coupled_frequencies
 from ._companions import (
     coincidence_frequency,
     double_wall_resonance,
@@ -32,8 +33,11 @@ from ._geometry import (
     PlateCavity,
     PointForce,
     PointMass,
+    check_load,
+    check_mass,
 )
-from ._model import P_REF, BatchResponse, CavityBatch, Response, response, responses
+from ._modal import modes_below
+from ._model import P_REF, BatchResponse, CavityBatch, Response, response, responses, sound_level
 from ._modes import cavity_modes, coupled_modes, coupled_modes_full
 
 __all__ = [
@@ -42,8 +46,10 @@ __all__ = [
     "Air",
     "BatchResponse",
     "CavityBatch",
+    "CavityModel",
     "LineForce",
     "Material",
+    "ModalModel",
     "Monopole",
     "PlaneWave",
     "Plate",
@@ -51,14 +57,20 @@ __all__ = [
     "PointForce",
     "PointMass",
     "Response",
+    "band_level",
     "cavity_modes",
+    "check_load",
+    "check_mass",
     "coincidence_frequency",
     "coupled_modes",
     "coupled_modes_full",
     "double_wall_resonance",
+    "first_coupled_frequencies",
     "helmholtz_resonator_frequency",
+    "modes_below",
     "panel_transmission_loss",
     "response",
     "responses",
     "side_branch_transmission_loss",
+    "sound_level",
 ]

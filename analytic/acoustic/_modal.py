@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 MIN_MODES = 8
 """Default minimum number of plate and of transverse modes per in-plane axis."""
@@ -49,6 +50,36 @@ def _axis_count(name: str, value: int | tuple[int, ...] | None, dim: int) -> tup
     return (int(counts[0]), int(counts[1]) if dim == 3 else 1)
 
 
+def modes_below(
+    length: ArrayLike,
+    bending_stiffness: ArrayLike,
+    surface_density: ArrayLike,
+    speed: ArrayLike,
+    f_top: ArrayLike,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Modes along one in-plane axis of length L needed to hold every mode up to ``f_top``.
+
+    The one mode-count rule of the model (shared by the default mode set of :func:`response` and
+    the env's check that a design is resolved by its mode set):
+
+    - plate: the largest q with f(q, 1) = (π/2)·√(D/m″)·[(q/L)² + (1/L_other)²] ≤ f_top, bounded
+      above by q ≤ L·√(2·f_top/(π·√(D/m″))) (the other axis' term dropped);
+    - cavity cross-modes: every n with c·n/(2L) ≤ f_top, so ⌊2·L·f_top/c⌋ + 1 modes (n = 0 included).
+
+    Args:
+        length: L, m; bending_stiffness: D, N·m; surface_density: m″, kg/m²; speed: c, m/s;
+        f_top: Hz. Arrays broadcast together.
+
+    Returns:
+        ``(plate, cavity)``: float64 arrays of the broadcast shape (whole numbers).
+    """
+    length, top = np.asarray(length, dtype=np.float64), np.asarray(f_top, dtype=np.float64)
+    root = np.sqrt(np.asarray(bending_stiffness, dtype=np.float64) / np.asarray(surface_density, dtype=np.float64))
+    plate = np.floor(length * np.sqrt(2.0 * top / (np.pi * root)))
+    cavity = np.floor(2.0 * length * top / np.asarray(speed, dtype=np.float64)) + 1.0
+    return plate, cavity
+
+
 def mode_counts(
     sizes: np.ndarray,
     bending_stiffness: np.ndarray,
@@ -70,14 +101,11 @@ def mode_counts(
     plate = _axis_count("n_plate", n_plate, dim)
     transverse = _axis_count("n_transverse", n_transverse, dim)
     top = MODE_FREQUENCY_MULTIPLE * f_max
-    root = np.sqrt(bending_stiffness / surface_density)
     rule_plate, rule_transverse = [], []
     for axis in range(dim - 1):
-        length = sizes[:, axis]
-        # f(q, 1) = (π/2)·√(D/m″)·[(q/L)² + (1/L_other)²] ≤ top  ⇒  q ≤ L·√(2·top/(π·√(D/m″)))
-        q_max = np.floor(length * np.sqrt(2.0 * top / (np.pi * root))).max()
-        n_plate_axis = int(min(MAX_MODES, max(MIN_MODES, q_max)))
-        n_cavity_axis = int(np.floor(2.0 * length * top / speed).max()) + 1
+        q_max, n_cavity = modes_below(sizes[:, axis], bending_stiffness, surface_density, speed, top)
+        n_plate_axis = int(min(MAX_MODES, max(MIN_MODES, q_max.max())))
+        n_cavity_axis = int(n_cavity.max())
         rule_plate.append(n_plate_axis)
         rule_transverse.append(int(min(MAX_MODES, max(n_plate_axis, n_cavity_axis))))
     if dim == 2:

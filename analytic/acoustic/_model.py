@@ -55,9 +55,13 @@ def check_freqs(freqs: ArrayLike) -> np.ndarray:
     return array
 
 
-def level(mean_square_pressure: np.ndarray) -> np.ndarray:
-    """L_p,avg = 10·log10(⟨|p|²⟩/2/p_ref²), dB re 20 µPa; a zero ⟨|p|²⟩ is clipped to the smallest normal float."""
-    return 10.0 * np.log10(np.maximum(mean_square_pressure, np.finfo(np.float64).tiny) / (2.0 * P_REF**2))
+def sound_level(mean_square_pressure: ArrayLike) -> np.ndarray:
+    """L_p = 10·log10(⟨|p|²⟩/2/p_ref²), dB re 20 µPa, of peak-amplitude ⟨|p|²⟩ in Pa² (any shape).
+
+    The one definition of the sound level in the workbench (the analytic model, the finite-element
+    reference and the CLI use it); a zero ⟨|p|²⟩ is clipped to the smallest normal float.
+    """
+    return 10.0 * np.log10(np.maximum(np.asarray(mean_square_pressure, dtype=np.float64), np.finfo(np.float64).tiny) / (2.0 * P_REF**2))
 
 
 @dataclass(frozen=True)
@@ -400,7 +404,7 @@ def response(
     return Response(
         freqs=freqs,
         mean_square_pressure=ms,
-        lp_avg=level(ms),
+        lp_avg=sound_level(ms),
         energy=cavity.volume * ms / (4.0 * air.density * air.speed**2),
         displacement=w,
         plate_modes=tables.plate_modes,
@@ -641,7 +645,7 @@ def responses(
     return BatchResponse(
         freqs=freqs,
         mean_square_pressure=ms,
-        lp_avg=level(ms),
+        lp_avg=sound_level(ms),
         energy=(problem.volume / (4.0 * batch.air_density * batch.air_speed**2))[:, None] * ms,
         plate_modes=problem.tables.plate_modes,
         transverse_modes=problem.tables.transverse_modes,

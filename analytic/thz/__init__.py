@@ -12,18 +12,27 @@ Example:
     0.13
 """
 
-from ._materials import C0, METALS, Drude, LoopArray
-from ._model import LoopArrayBatch, Resonance, Spectrum, resonance, spectra, spectrum
+from ._materials import C0, MATERIAL_FIELDS, METALS, Drude, LoopArray, Materials
+from ._model import GEOMETRY_FIELDS, LoopArrayBatch, Resonance, Spectrum, resonance, spectra, spectrum
+from ._peaks import Peaks, transmission_peaks
+from ._protocol import ModalModel, SpectraModel
 
 __all__ = [
     "C0",
+    "GEOMETRY_FIELDS",
+    "MATERIAL_FIELDS",
     "METALS",
     "Drude",
     "LoopArray",
     "LoopArrayBatch",
+    "Materials",
+    "ModalModel",
+    "Peaks",
     "Resonance",
+    "SpectraModel",
     "Spectrum",
     "resonance",
     "spectra",
     "spectrum",
+    "transmission_peaks",
 ]

@@ -79,6 +79,48 @@ def _check_permittivity(name: str, value: complex) -> complex:
     return eps
 
 
+MATERIAL_FIELDS = ("eps_gap", "eps_substrate", "eps_superstrate", "metal")
+"""The material fields shared by :class:`LoopArray`, ``LoopArrayBatch`` and the env configs."""
+
+
+@dataclass(frozen=True)
+class Materials:
+    """The materials of a loop array: gap filler, the two half-spaces and the metal.
+
+    One value object for the four material fields that a loop array, a batch of them and an env
+    config all carry, with their defaults (gold film, ε_g = 9 gap, quartz-like ε = 3.8 substrate,
+    air above).
+
+    Args:
+        eps_gap: relative permittivity of the gap filler (complex allowed, Im ≥ 0).
+        eps_substrate: relative permittivity of the exit half-space (complex allowed, Im ≥ 0).
+        eps_superstrate: relative permittivity of the incidence half-space.
+        metal: ``"gold"``, ``"silver"``, ``"copper"``, ``"aluminium"``, ``"pec"`` or a :class:`Drude`.
+
+    Raises:
+        ValueError: a permittivity is not passive, or the metal is unknown.
+    """
+
+    eps_gap: complex = 9.0
+    eps_substrate: complex = 3.8
+    eps_superstrate: complex = 1.0
+    metal: Metal = "gold"
+
+    def __post_init__(self) -> None:
+        for name in MATERIAL_FIELDS[:3]:
+            object.__setattr__(self, name, _check_permittivity(name, getattr(self, name)))
+        resolve_metal(self.metal)
+
+    @classmethod
+    def of(cls, holder: object) -> Materials:
+        """The materials of anything carrying the four fields (a loop array, a batch, an env config)."""
+        return cls(**{name: getattr(holder, name) for name in MATERIAL_FIELDS})
+
+    def as_dict(self) -> dict[str, complex | Metal]:
+        """The four fields as keyword arguments of ``LoopArray`` / ``LoopArrayBatch``."""
+        return {name: getattr(self, name) for name in MATERIAL_FIELDS}
+
+
 @dataclass(frozen=True)
 class LoopArray:
     """Periodic array of rectangular nanogap loops in a metal film (normal incidence, E ∥ x).
@@ -110,10 +152,10 @@ class LoopArray:
     side_y: float
     period_x: float
     period_y: float
-    eps_gap: complex = 9.0
-    eps_substrate: complex = 3.8
-    eps_superstrate: complex = 1.0
-    metal: Metal = "gold"
+    eps_gap: complex = Materials.eps_gap
+    eps_substrate: complex = Materials.eps_substrate
+    eps_superstrate: complex = Materials.eps_superstrate
+    metal: Metal = Materials.metal
     drude: Drude | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -138,9 +180,14 @@ class LoopArray:
                     f"{side} must be smaller than {period}; got {side}={getattr(self, side):g} m, "
                     f"{period}={getattr(self, period):g} m"
                 )
-        for name in ("eps_gap", "eps_substrate", "eps_superstrate"):
-            object.__setattr__(self, name, _check_permittivity(name, getattr(self, name)))
+        for name, value in Materials.of(self).as_dict().items():
+            object.__setattr__(self, name, value)
         object.__setattr__(self, "drude", resolve_metal(self.metal))
+
+    @property
+    def materials(self) -> Materials:
+        """The four material fields as one :class:`Materials` value."""
+        return Materials.of(self)
 
     @property
     def perimeter(self) -> float:

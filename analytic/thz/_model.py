@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 from scipy.optimize import minimize_scalar
 
 from ._kernels import transmission_batch
-from ._materials import C0, Drude, LoopArray, Metal, _check_permittivity, resolve_metal
+from ._materials import C0, MATERIAL_FIELDS, Drude, LoopArray, Materials, Metal, resolve_metal
 from ._reference import spectrum_reference
 
 GEOMETRY_FIELDS = ("gap", "thickness", "side_x", "side_y", "period_x", "period_y")
@@ -82,10 +82,10 @@ class LoopArrayBatch:
     side_y: np.ndarray
     period_x: np.ndarray
     period_y: np.ndarray
-    eps_gap: complex = 9.0
-    eps_substrate: complex = 3.8
-    eps_superstrate: complex = 1.0
-    metal: Metal = "gold"
+    eps_gap: complex = Materials.eps_gap
+    eps_substrate: complex = Materials.eps_substrate
+    eps_superstrate: complex = Materials.eps_superstrate
+    metal: Metal = Materials.metal
 
     def __post_init__(self) -> None:
         arrays = {}
@@ -124,9 +124,8 @@ class LoopArrayBatch:
         for name, value in arrays.items():
             value.flags.writeable = False
             object.__setattr__(self, name, value)
-        for name in ("eps_gap", "eps_substrate", "eps_superstrate"):
-            object.__setattr__(self, name, _check_permittivity(name, getattr(self, name)))
-        resolve_metal(self.metal)
+        for name, value in Materials.of(self).as_dict().items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def from_arrays(cls, arrays: Sequence[LoopArray]) -> LoopArrayBatch:
@@ -134,29 +133,27 @@ class LoopArrayBatch:
         if len(arrays) == 0:
             raise ValueError("arrays must hold at least one LoopArray; got an empty sequence")
         first = arrays[0]
-        shared = ("eps_gap", "eps_substrate", "eps_superstrate", "metal")
         for i, item in enumerate(arrays):
-            for name in shared:
+            for name in MATERIAL_FIELDS:
                 if getattr(item, name) != getattr(first, name):
                     raise ValueError(
                         f"a batch shares its materials; arrays[{i}].{name}={getattr(item, name)!r} differs from "
                         f"arrays[0].{name}={getattr(first, name)!r}: evaluate them in separate batches"
                     )
         columns = {name: np.array([getattr(a, name) for a in arrays]) for name in GEOMETRY_FIELDS}
-        return cls(**columns, **{name: getattr(first, name) for name in shared})
+        return cls(**columns, **first.materials.as_dict())
 
     def __len__(self) -> int:
         return self.gap.shape[0]
 
     def __getitem__(self, index: int) -> LoopArray:
         values = {name: float(getattr(self, name)[index]) for name in GEOMETRY_FIELDS}
-        return LoopArray(
-            **values,
-            eps_gap=self.eps_gap,
-            eps_substrate=self.eps_substrate,
-            eps_superstrate=self.eps_superstrate,
-            metal=self.metal,
-        )
+        return LoopArray(**values, **self.materials.as_dict())
+
+    @property
+    def materials(self) -> Materials:
+        """The materials shared by the batch."""
+        return Materials.of(self)
 
     def geometry_matrix(self) -> np.ndarray:
         """(n_geom, 6) float64, m; columns gap, thickness, side_x, side_y, period_x, period_y."""

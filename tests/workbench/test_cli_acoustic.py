@@ -75,9 +75,7 @@ def test_bench_acoustic_writes_json_with_both_cases_and_hooks(tmp_path):
     assert result["plate_modes"] == [12, 12]
     fe = result["finite_element"]
     assert fe["fe_seconds_per_frequency"] > 0 and fe["dofs"] > 1000
-    assert fe["fe_over_analytic"] == pytest.approx(
-        fe["fe_seconds_per_frequency"] / fe["analytic_seconds_per_frequency"]
-    )
+    assert fe["analytic_seconds_per_frequency"] > 0
     assert result["env"]["env_steps_per_s"] > 0 and result["env"]["band_points"] == 602
 
 

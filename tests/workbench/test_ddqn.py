@@ -91,10 +91,11 @@ def test_learns_cartpole_steps_and_round_trips_save_load_with_n_steps(tmp_path):
     model.learn(300)
     assert model._n_updates > 0
     model.save(tmp_path / "ddqn")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        # SB3 warns that the saved n_steps is not re-applied: the saved NStepReplayBuffer class carries it.
+        warnings.filterwarnings("ignore", message=".*n_steps=3.*is ignored")
         loaded = DoubleDQN.load(tmp_path / "ddqn")
     assert type(loaded) is DoubleDQN
-    assert any("n_steps" in str(w.message) for w in caught) or loaded.n_steps == 3
+    assert loaded.n_steps == 3 and type(loaded.replay_buffer) is type(model.replay_buffer)
     obs = gym.make("CartPole-v1").reset(seed=0)[0]
     assert model.predict(obs, deterministic=True)[0] == loaded.predict(obs, deterministic=True)[0]

@@ -163,7 +163,7 @@ def test_levels_energy_and_richardson_follow_their_definitions():
 def test_fe_time_per_frequency_reports_the_grid():
     timing = reference.fe_time_per_frequency(lossy(BENCHMARK_2D), h=0.02, n_freq=3, repeats=1)
     assert timing.cells == (25, 20) and timing.dofs == 24 + 26 * 21 and timing.plate_dofs == 24
-    assert 0.0 < timing.seconds_per_frequency < 5.0
+    assert timing.seconds_per_frequency > 0.0
 
 
 # --- cross-checks against the analytic depth-exact model (analytic.acoustic) -------------------------------------

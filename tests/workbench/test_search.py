@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -10,12 +11,15 @@ import subprocess
 import sys
 import time
 
+import gymnasium as gym
+import numpy as np
 import pytest
 
 from analytic import thz
 from workbench.search import SearchConfig, resume, search
 
-SMALL = dict(steps=800, num_envs=8, log_every=200, batch_size=32, progress=False)
+SMALL = dict(steps=800, num_envs=8, log_every=200, progress=False)
+DDQN_SMALL = dict(SMALL, agent_options={"batch_size": 32})
 
 
 def _cli(*args: str) -> list[str]:
@@ -28,8 +32,8 @@ def _rows(run_dir) -> list[dict[str, str]]:
 
 
 def test_search_writes_the_run_folder_and_is_reproducible(tmp_path):
-    first = search(SearchConfig(**SMALL, seed=3, runs_root=str(tmp_path), name="a"))
-    second = search(SearchConfig(**SMALL, seed=3, runs_root=str(tmp_path), name="b"))
+    first = search(SearchConfig(**DDQN_SMALL, seed=3, runs_root=str(tmp_path), name="a"))
+    second = search(SearchConfig(**DDQN_SMALL, seed=3, runs_root=str(tmp_path), name="b"))
     for item in ("config.json", "metrics.csv", "best.json", "spectrum.png", "learning_curve.png", "checkpoint.json"):
         assert (first.run_dir / item).stat().st_size > 0
     pointer = json.loads((first.run_dir / "checkpoint.json").read_text())
@@ -42,7 +46,7 @@ def test_search_writes_the_run_folder_and_is_reproducible(tmp_path):
     array = thz.LoopArray(**best["design"])
     assert best["fe_avg"] == pytest.approx(thz.spectrum(array, [0.2e12]).fe_avg[0], rel=1e-8)
     assert first.best_value == pytest.approx(best["fe_avg"], rel=1e-8)
-    assert first.iterations >= 800
+    assert first.iterations == 800 and int(_rows(first.run_dir)[-1]["iteration"]) == 800
 
 
 @pytest.mark.parametrize("agent", ["random", "de", "cmaes", "tpe"])
@@ -59,24 +63,31 @@ def test_baselines_spend_exactly_their_budget_and_report_a_verified_design(agent
     assert result.best_value == pytest.approx(result.best["fe_avg"], rel=1e-8)
 
 
-def test_random_search_is_reproducible_and_beats_its_first_sample(tmp_path):
-    runs = [
-        search(SearchConfig(agent="random", steps=400, log_every=100, progress=False, runs_root=str(tmp_path), name=n))
-        for n in ("a", "b")
-    ]
-    assert runs[0].best_design == runs[1].best_design
-    assert float(_rows(runs[0].run_dir)[0]["best_objective"]) <= runs[0].best_value
+def test_random_search_is_reproducible_and_reports_the_best_design_it_drew(tmp_path):
+    settings = dict(kind="toy", agent="random", steps=400, log_every=100, progress=False, runs_root=str(tmp_path))
+    first, second = (search(SearchConfig(**settings, name=name)) for name in ("a", "b"))
+    assert first.best_design == second.best_design
+    assert (first.run_dir / "metrics.csv").read_text() == (second.run_dir / "metrics.csv").read_text()
+    core = gym.make("workbench/Toy-v0").unwrapped.core  # the same draws: one batch from default_rng(seed)
+    drawn = core.grid.sample_many(np.random.default_rng(0), 400)
+    values = core.model.values(core.grid.normalise(drawn))
+    assert first.best_value == pytest.approx(values.max(), rel=1e-12)
+    assert first.best["value"] == pytest.approx(values.max(), rel=1e-12)
+    best = [float(r["best_objective"]) for r in _rows(first.run_dir)]
+    assert best == [values[:n].max() for n in (100, 200, 300, 400)]
 
 
 def test_sb3_algorithm_by_name_runs_within_the_budget(tmp_path):
-    result = search(SearchConfig(agent="sb3:PPO", agent_options={"n_steps": 32}, **SMALL, runs_root=str(tmp_path)))
-    assert 800 <= result.iterations < 800 + SMALL["num_envs"]
-    assert result.best["fe_avg"] > 0
+    result = search(
+        SearchConfig(kind="toy", agent="sb3:PPO", agent_options={"n_steps": 32}, **SMALL, runs_root=str(tmp_path))
+    )
+    assert result.iterations == 800  # 100 vector steps of 8: the budget, exactly
+    assert result.best["value"] == pytest.approx(result.best_value, rel=1e-12)
 
 
 def test_killed_search_resumes_from_its_checkpoint_without_losing_metrics(tmp_path):
     run_dir = tmp_path / "run"
-    args = ["search", "thz", "--steps", "6000", "--num-envs", "8", "--log-every", "250", "--checkpoint-every", "1000"]
+    args = ["search", "toy", "--steps", "6000", "--num-envs", "8", "--log-every", "250", "--checkpoint-every", "1000"]
     log = open(tmp_path / "stderr.txt", "w")  # noqa: SIM115  (a file, not a pipe that could fill and block)
     proc = subprocess.Popen(_cli(*args, "--runs-root", str(tmp_path), "--name", "run"), stdout=log, stderr=log)
     deadline = time.monotonic() + 300
@@ -93,7 +104,7 @@ def test_killed_search_resumes_from_its_checkpoint_without_losing_metrics(tmp_pa
     assert checkpoint < 6000 and not (run_dir / "best.json").exists()
     before = [r for r in _rows(run_dir) if int(r["iteration"]) <= checkpoint]
 
-    out = subprocess.run(_cli("search", "thz", "--resume", str(run_dir), "--json"), capture_output=True, text=True)
+    out = subprocess.run(_cli("search", "toy", "--resume", str(run_dir), "--json"), capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     payload = json.loads(out.stdout)
     assert payload["iterations"] >= 6000 and payload["run_dir"] == str(run_dir)
@@ -102,7 +113,7 @@ def test_killed_search_resumes_from_its_checkpoint_without_losing_metrics(tmp_pa
     assert rows[: len(before)] == before  # nothing logged before the checkpoint is lost or rewritten
     assert iterations == sorted(set(iterations)) and iterations[-1] >= 6000
     assert float(rows[-1]["best_objective"]) >= float(before[-1]["best_objective"])
-    assert json.loads((run_dir / "best.json").read_text())["fe_avg"] == pytest.approx(payload["best"]["fe_avg"])
+    assert json.loads((run_dir / "best.json").read_text())["value"] == pytest.approx(payload["best"]["value"])
 
 
 def _snapshot(folder) -> dict[str, bytes]:
@@ -110,7 +121,7 @@ def _snapshot(folder) -> dict[str, bytes]:
 
 
 def _unfinished_run(tmp_path):
-    result = search(SearchConfig(**SMALL, checkpoint_every=400, runs_root=str(tmp_path), name="r"))
+    result = search(SearchConfig(**DDQN_SMALL, kind="toy", checkpoint_every=400, runs_root=str(tmp_path), name="r"))
     (result.run_dir / "best.json").unlink()  # as if killed after its last checkpoint
     return result.run_dir
 
@@ -139,7 +150,8 @@ def test_resume_rejects_bad_checkpoints_before_any_work_and_changes_nothing(tmp_
 
 
 def test_resume_of_a_baseline_run_or_a_missing_folder_is_rejected(tmp_path):
-    result = search(SearchConfig(agent="random", steps=50, log_every=50, progress=False, runs_root=str(tmp_path)))
+    settings = dict(kind="toy", agent="random", steps=50, log_every=50, progress=False)
+    result = search(SearchConfig(**settings, runs_root=str(tmp_path)))
     with pytest.raises(ValueError, match="baseline"):
         resume(result.run_dir)
     with pytest.raises(ValueError, match="config.json"):
@@ -194,7 +206,8 @@ def test_search_cli_passes_agent_options_and_rejects_bad_ones(tmp_path):
         (dict(agent="ppo"), "agent must be one of"),
         (dict(agent="random", agent_options={"popsize": 3}), "agent_options"),
         (dict(agent="sb3:PPO", agent_options={"learning_rat": 3}), "learning_rat"),
-        (dict(agent="ddqn", agent_options={"gamma": 0.5}), "gamma"),
+        (dict(agent="ddqn", agent_options={"gamma": 1.5}), "gamma must be a finite number in \\[0, 1\\)"),
+        (dict(agent="ddqn", agent_options={"learning_starts": 5}), "learning_starts"),
         (dict(objective="loudness"), "objective"),
         (dict(target_frequency=10e12), "target_frequency"),
         (dict(steps=0), "steps must be"),
@@ -206,3 +219,59 @@ def test_bad_search_settings_are_rejected_before_any_work(kwargs, message, tmp_p
     with pytest.raises(ValueError, match=message):
         SearchConfig(runs_root=str(tmp_path), **kwargs)
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("agent", ["ddqn", "sb3:PPO", "random"])
+def test_every_agent_spends_exactly_its_budget_and_tensorboard_has_every_metrics_row(agent, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    options = {"n_steps": 16} if agent == "sb3:PPO" else {}
+    cfg = SearchConfig(
+        kind="toy", agent=agent, agent_options=options, steps=1000, num_envs=16, log_every=250, progress=False
+    )
+    result = search(dataclasses.replace(cfg, runs_root=str(tmp_path)))
+    assert result.iterations == 1000  # 62 vector steps of 16, then one trimmed to 8
+    rows = [int(r["iteration"]) for r in _rows(result.run_dir)]
+    assert rows[-1] == 1000 and len(rows) == 4  # RL rows fall on the first vector step at or past a multiple
+    assert all(0 <= row - 250 * (k + 1) < 16 for k, row in enumerate(rows))
+    events = EventAccumulator(str(result.run_dir)).Reload()
+    assert [e.step for e in events.Scalars("charts/best_objective")] == rows
+
+
+def test_default_run_folders_of_searches_started_together_differ_and_a_taken_name_is_refused(tmp_path):
+    cfg = SearchConfig(kind="toy", agent="random", steps=20, log_every=20, progress=False, runs_root=str(tmp_path))
+    folders = {search(cfg).run_dir for _ in range(3)}  # within a second or two: same time stamp
+    assert len(folders) == 3
+    taken = dataclasses.replace(cfg, name=next(iter(folders)).name)
+    with pytest.raises(ValueError, match="exists; choose another name"):
+        search(taken)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["thz"], ["toy", "--steps", "5000"], ["toy", "--agent", "random"], ["toy", "--option", "gamma=0.5"]],
+    ids=["family", "steps", "agent", "option"],
+)
+def test_cli_resume_refuses_options_that_conflict_with_the_saved_config(tmp_path, args):
+    run_dir = _unfinished_run(tmp_path)
+    before = _snapshot(run_dir)
+    out = subprocess.run(_cli("search", *args, "--resume", str(run_dir)), capture_output=True, text=True)
+    assert out.returncode == 2 and "conflicts with" in out.stderr and "--resume" in out.stderr
+    assert _snapshot(run_dir) == before
+
+
+def test_resume_rejects_a_pointer_that_disagrees_with_its_state(tmp_path):
+    run_dir = _unfinished_run(tmp_path)
+    pointer = json.loads((run_dir / "checkpoint.json").read_text())
+    (run_dir / "checkpoint.json").write_text(json.dumps(pointer | {"iterations": pointer["iterations"] - 8}))
+    with pytest.raises(ValueError, match="inconsistent"):
+        resume(run_dir)
+
+
+def test_search_cli_table_prints_lengths_and_frequencies_in_the_units_people_read(tmp_path):
+    args = ["search", "thz", "--agent", "random", "--steps", "64", "--log-every", "64", "--runs-root", str(tmp_path)]
+    out = subprocess.run(_cli(*args), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in out.stdout.splitlines() if "│" in line}
+    assert rows["design.gap"].endswith(" nm") and rows["design.side_x"].endswith(" µm")
+    assert rows["resonance_hz"].endswith(" THz") and rows["target_frequency_hz"] == "0.2 THz"

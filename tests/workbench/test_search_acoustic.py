@@ -21,7 +21,7 @@ def test_ddqn_quiet_search_writes_the_run_folder_with_a_verified_best_design(tmp
         kind="acoustic",
         steps=256,
         num_envs=8,
-        batch_size=32,
+        agent_options={"batch_size": 32},
         log_every=64,
         progress=False,
         runs_root=str(tmp_path),

@@ -23,12 +23,13 @@ from workbench.sweeps.store import Process, liveness, process_ident
 ROOT = Path(__file__).resolve().parents[2]
 WORKBENCH = [sys.executable, "-m", "workbench.cli"]
 TINY = {"log_every": 100}
-DDQN = {"agent": "ddqn", "num_envs": 8, "batch_size": 32}
+DDQN = {"agent": "ddqn", "num_envs": 8, "options": {"batch_size": 32}}
 
 
 def spec_data(name: str = "s", runs_root: str | Path = "runs", **extra) -> dict:
     return {
         "name": name,
+        "env": "toy",  # the closed-form family: the store, executors and resume logic at no physics cost
         "budgets": 300,
         "seeds": 2,
         "settings": TINY,
@@ -73,12 +74,13 @@ def dead_process() -> Process:
 
 
 def test_spec_expands_the_cartesian_product_with_stable_ids_and_hash(tmp_path):
-    data = spec_data(targets=["0.2THz", 3e11], budgets=[200, 300], grid={"gamma": [0.9, 0.99]})
+    agents = [DDQN | {"grid": {"options.gamma": [0.9, 0.99]}}, {"agent": "random"}]
+    data = spec_data(targets=["0.2THz", 3e11], budgets=[200, 300], agents=agents)
     spec = parse_spec(data, "a.yaml")
     trials = spec.trials()
-    assert len(trials) == 2 * 2 * 2 * 2 * 2  # targets × budgets × agents × grid × seeds
+    assert len(trials) == 2 * 2 * (2 + 1) * 2  # targets × budgets × (ddqn grid points + random) × seeds
     assert len({t.id for t in trials}) == len({t.folder for t in trials}) == len(trials)
-    assert trials[0].key == "ddqn[gamma=0.9]|field_enhancement|0.2THz|b200|s0"
+    assert trials[0].key == "ddqn[options.gamma=0.9]|bowl|0.2THz|b200|s0"
     assert trials[0].config | {"env": {}} == trials[0].config
     assert trials[0].config["progress"] is False and trials[0].config["steps"] == 200
     reordered = dict(reversed(list(data.items()))) | {"description": "other words", "seeds": [0, 1]}
@@ -94,6 +96,9 @@ def test_spec_expands_the_cartesian_product_with_stable_ids_and_hash(tmp_path):
         ({"seeed": 3}, ["unknown key 'seeed'", "seeed"]),
         ({"budgets": "many"}, ["budgets[0] must be an integer", "'many'"]),
         ({"seeds": [0, "one"]}, ["seeds[1] must be an integer", "'one'"]),
+        ({"seeds": 100_000_000}, ["seeds must be an integer in [1, 10000]", "100000000"]),
+        ({"budgets": 10**9}, ["budgets[0] must be an integer in [1, 100000000]"]),
+        ({"seeds": 5000, "budgets": list(range(1, 300))}, ["at most 1,000,000 trials", "1,495,000 trials"]),
         ({"targets": ["2 furlongs"]}, ["targets[0]", "'2 furlongs'"]),
         ({"name": "has space"}, ["name must be", "'has space'"]),
         ({"env": "plasma"}, ["env must be one of", "'plasma'"]),
@@ -101,14 +106,14 @@ def test_spec_expands_the_cartesian_product_with_stable_ids_and_hash(tmp_path):
         ({"agents": [{"agent": "ppo"}]}, ["agents[0].agent must be one of", "'ppo'"]),
         ({"agents": [{"agent": "ddqn", "lerning_rate": 0.1}]}, ["agents[0].lerning_rate=0.1", "not a SearchConfig"]),
         (
-            {"agents": [{"agent": "ddqn", "learning_rate": "fast"}]},
-            ["agents[0].learning_rate must be a number", "'fast'"],
+            {"agents": [{"agent": "ddqn", "options": {"learning_rate": "fast"}}]},
+            ["learning_rate must be a finite number", "'fast'", "in trial ddqn|"],
         ),
         ({"agents": [{"agent": "ddqn", "steps": 10}]}, ["agents[0].steps", "budgets", "10"]),
         ({"agents": [{"agent": "random", "options": {"popsize": 3}}]}, ["popsize", "random"]),
         ({"agents": [{"agent": "random"}, {"agent": "random"}]}, ["agents[1].label 'random' repeats agents[0]"]),
         ({"settings": {"num_envs": 0}}, ["num_envs", "0"]),
-        ({"grid": {"gamma": 0.9}}, ["grid.gamma must be a non-empty list", "0.9"]),
+        ({"grid": {"num_envs": 8}}, ["grid.num_envs must be a non-empty list", "8"]),
     ],
 )
 def test_malformed_specs_are_rejected_naming_file_field_and_value(tmp_path, change, needles):
@@ -440,7 +445,7 @@ def test_kill_9_and_resume_with_the_local_pool_loses_and_doubles_nothing(tmp_pat
     result = CliRunner().invoke(app, ["sweep", "report", "--store", final["url"], "--out", str(out)])
     assert result.exit_code == 0, result.output
     table = (out / "report.md").read_text()
-    assert "| ddqn | field_enhancement | 0.2THz | 300 | 4/4 |" in table and "| random |" in table
+    assert "| ddqn | bowl | 1Hz | 300 | 4/4 |" in table and "| random |" in table
     assert (out / "best_vs_evaluations.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -474,7 +479,7 @@ def test_a_new_attempt_resumes_an_interrupted_rl_attempt_from_its_checkpoint(tmp
     from workbench.search import SearchConfig, search
     from workbench.sweeps.worker import TrialTask, run_search
 
-    config = {"steps": 800, "num_envs": 8, "log_every": 100, "checkpoint_every": 400, "progress": False}
+    config = {"kind": "toy", "steps": 800, "num_envs": 8, "log_every": 100, "checkpoint_every": 400, "progress": False}
     first = search(SearchConfig(**config | {"steps": 400}, runs_root=str(tmp_path), name="attempt-1"))
     # As if the worker of an 800-iteration trial died right after its checkpoint at 400:
     (first.run_dir / "best.json").unlink()

@@ -32,9 +32,6 @@ import numpy as np
 import optuna
 from scipy import optimize
 
-BASELINES = ("random", "de", "cmaes", "tpe")
-"""Names of the black-box baselines (``SearchConfig.agent``)."""
-
 
 class _Grid(Protocol):
     low: np.ndarray
@@ -186,14 +183,58 @@ _RUNNERS: dict[str, Callable[..., None]] = {
 }
 
 
+def _integer(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int | np.integer) and not isinstance(v, bool) and low <= v <= high
+
+
+def _number(low: float, high: float, open_low: bool = False, open_high: bool = False) -> Callable[[Any], bool]:
+    def check(v: Any) -> bool:
+        if not (isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) and np.isfinite(v)):
+            return False
+        return (v > low if open_low else v >= low) and (v < high if open_high else v <= high)
+
+    return check
+
+
+def _mutation(v: Any) -> bool:
+    if isinstance(v, list | tuple):
+        return len(v) == 2 and all(_number(0.0, 2.0, open_high=True)(x) for x in v) and v[0] <= v[1]
+    return _number(0.0, 2.0, open_high=True)(v)
+
+
+_DE_STRATEGIES = ("best1bin", "best1exp", "rand1bin", "rand1exp", "rand2bin", "rand2exp", "randtobest1bin")
+_DE_STRATEGIES += ("randtobest1exp", "currenttobest1bin", "currenttobest1exp", "best2exp", "best2bin")
+_OPTION_BOUNDS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "random": {"batch": (_integer(1, 65_536), "an integer in [1, 65536]")},
+    "de": {
+        "popsize": (_integer(1, 1_000), "an integer in [1, 1000] (population = popsize · d)"),
+        "mutation": (_mutation, "a number in [0, 2) or a pair (lo, hi) with 0 <= lo <= hi < 2"),
+        "recombination": (_number(0.0, 1.0), "a number in [0, 1]"),
+        "strategy": (lambda v: v in _DE_STRATEGIES, f"one of {', '.join(_DE_STRATEGIES)}"),
+    },
+    "cmaes": {
+        "sigma0": (_number(0.0, 1.0, open_low=True), "a number in (0, 1] (step size on the unit box)"),
+        "popsize": (lambda v: v is None or _integer(2, 10_000)(v), "None or an integer in [2, 10000]"),
+    },
+    "tpe": {
+        "n_startup_trials": (_integer(0, 100_000), "an integer in [0, 100000]"),
+        "multivariate": (lambda v: isinstance(v, bool), "a bool"),
+    },
+}
+
+
 def check_options(name: str, options: dict[str, Any]) -> None:
-    """Raise ``ValueError`` if ``options`` holds a keyword that baseline ``name`` does not take."""
+    """Raise ``ValueError`` for an option baseline ``name`` does not take or a value outside its range."""
     accepted = [p for p in inspect.signature(_RUNNERS[name]).parameters if p not in ("box", "seed")]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise ValueError(
             f"agent_options for agent {name!r} accept {', '.join(accepted)}; got unknown option(s) {', '.join(unknown)}"
         )
+    for key, value in options.items():
+        check, bound = _OPTION_BOUNDS[name][key]
+        if not check(value):
+            raise ValueError(f"agent option {key} of agent {name!r} must be {bound}; got {key}={value!r}")
 
 
 def run_baseline(name: str, box: Budget, seed: int, options: dict[str, Any]) -> None:

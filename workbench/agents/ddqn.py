@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
 import numpy as np
 import torch as th
 import torch.nn.functional as F
 from stable_baselines3 import DQN
+from stable_baselines3.common.vec_env import VecEnv
+
+from ._settings import DDQNSettings
+
+_MAX_WARMUP = 5_000  # replay warm-up never exceeds this many iterations
 
 
 def double_q_target(
@@ -64,3 +72,29 @@ class DoubleDQN(DQN):
         self._n_updates += gradient_steps
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/loss", float(np.mean(losses)))
+
+
+def make_ddqn(env: VecEnv, options: dict[str, Any], steps: int, num_envs: int, seed: int) -> DoubleDQN:
+    """The search's Double DQN for a budget of ``steps`` iterations on ``env`` (``num_envs`` designs per step).
+
+    ``options`` are the agent options: :class:`DDQNSettings` fields (fractions of the budget become
+    step counts here) and other ``DQN`` keywords. The Q-network is an MLP of two hidden layers of
+    twice the observation size with leaky ReLUs; training runs every vector step.
+    """
+    settings, extra = DDQNSettings.split(options)
+    values = asdict(settings)
+    obs_dim = env.observation_space.shape[0]
+    learning_starts = min(_MAX_WARMUP, max(settings.batch_size, int(values.pop("learning_starts_fraction") * steps)))
+    target_update = max(num_envs, int(values.pop("target_update_fraction") * steps))
+    return DoubleDQN(
+        "MlpPolicy",
+        env,
+        **{**values, "buffer_size": min(settings.buffer_size, steps)},
+        learning_starts=learning_starts,
+        train_freq=1,
+        target_update_interval=target_update,
+        policy_kwargs={"net_arch": [2 * obs_dim, 2 * obs_dim], "activation_fn": th.nn.LeakyReLU},
+        seed=seed,
+        device="cpu",
+        **extra,
+    )

@@ -16,7 +16,6 @@ Example:
 
 from ._assembly import grid_cells
 from ._fe import (
-    P_REF,
     ExtrapolatedModes,
     FEResponse,
     FEResponseExtrapolated,
@@ -26,12 +25,10 @@ from ._fe import (
     fe_response,
     fe_response_extrapolated,
     fe_time_per_frequency,
-    level,
     richardson,
 )
 
 __all__ = [
-    "P_REF",
     "ExtrapolatedModes",
     "FEResponse",
     "FEResponseExtrapolated",
@@ -42,6 +39,5 @@ __all__ = [
     "fe_response_extrapolated",
     "fe_time_per_frequency",
     "grid_cells",
-    "level",
     "richardson",
 ]

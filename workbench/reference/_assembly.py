@@ -42,8 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from analytic.acoustic import LineForce, Monopole, PlaneWave, PlateCavity, PointForce, PointMass
-from analytic.acoustic._geometry import check_load, check_mass
+from analytic.acoustic import LineForce, Monopole, PlaneWave, PlateCavity, PointForce, PointMass, check_load, check_mass
 
 MIN_CELLS = 4
 """Fewest cells along any side of the cavity."""

@@ -12,8 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.optimize import linear_sum_assignment
 
-from analytic.acoustic import PlaneWave, PlateCavity, PointMass
-from analytic.acoustic._geometry import check_mass
+from analytic.acoustic import PlaneWave, PlateCavity, PointMass, check_mass, sound_level
 
 from ._assembly import (
     Operators,
@@ -32,8 +31,6 @@ from ._solvers import Modes, SparseSolver, TensorSolver, sparse_modes, tensor_mo
 
 Method = Literal["tensor", "sparse"]
 
-P_REF = 20e-6
-"""Reference pressure of the sound pressure level, Pa."""
 
 
 def _check_method(method: object) -> Method:
@@ -277,12 +274,6 @@ class FEResponse:
     dofs: int
 
 
-def level(mean_square: np.ndarray) -> np.ndarray:
-    """L_p,avg = 10·log10(⟨|p|²⟩/2 / p_ref²), dB re 20 µPa, from ⟨|p|²⟩ in Pa² (peak squared)."""
-    with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(np.asarray(mean_square) / 2.0 / P_REF**2)
-
-
 def _check_freqs(freqs: ArrayLike) -> np.ndarray:
     try:
         values = np.atleast_1d(np.asarray(freqs, dtype=np.float64))
@@ -350,7 +341,7 @@ def fe_response(
         ms[i] = solution.mean_square
         plate_ms[i] = float(np.sum(np.abs(solution.w) ** 2)) * ops.cell_area / params.plate_area
     energy = params.volume * ms / (4.0 * params.density * params.speed**2)
-    return FEResponse(values, ms, level(ms), energy, plate_ms, counts, ops.n_plate + ops.n_fluid)
+    return FEResponse(values, ms, sound_level(ms), energy, plate_ms, counts, ops.n_plate + ops.n_fluid)
 
 
 @dataclass(frozen=True)
@@ -413,7 +404,7 @@ def fe_response_extrapolated(
     ms = np.where(ms > 0, ms, np.nan)
     params = Params.of(cavity)
     energy = params.volume * ms / (4.0 * params.density * params.speed**2)
-    return FEResponseExtrapolated(fine.freqs, ms, level(ms), energy, coarse, fine)
+    return FEResponseExtrapolated(fine.freqs, ms, sound_level(ms), energy, coarse, fine)
 
 
 @dataclass(frozen=True)

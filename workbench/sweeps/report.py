@@ -126,15 +126,13 @@ def build_report(store: SweepStore, name: str | None = None, out_dir: str | Path
 
 
 def _plot(name: str, curves: dict[tuple[str, float, int], dict[str, list]], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     n = len(curves)
     cols = min(n, 3)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.8 * rows), squeeze=False, layout="constrained")
+    fig = Figure(figsize=(5.2 * cols, 3.8 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, ((objective, target, budget), methods) in zip(axes.flat, curves.items()):
         for method, runs in methods.items():
             x, mean, std = _band(runs)
@@ -149,7 +147,6 @@ def _plot(name: str, curves: dict[tuple[str, float, int], dict[str, list]], path
         ax.set_visible(False)
     fig.suptitle(f"sweep {name}: best so far, mean ± std over seeds", fontsize=11)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 

@@ -17,7 +17,7 @@ A spec (see ``examples/sweeps/quick.yaml``)::
       - agent: ddqn                # a SearchConfig.agent name
         label: ddqn                # method name in the report (default: the agent name)
         num_envs: 8                # any other key: a SearchConfig field
-        grid: {learning_rate: [1.0e-3, 3.0e-4]}   # per-agent grid; "options.<key>" grids options
+        grid: {options.learning_rate: [1.0e-3, 3.0e-4]}   # per-agent grid; "options.<key>" grids options
       - agent: de
         options: {popsize: 10}     # SearchConfig.agent_options
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import re
 import types
 from collections.abc import Mapping
@@ -40,6 +41,7 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
+from ..agents import AGENTS
 from ..units import parse_quantity
 
 _TOP_KEYS = (
@@ -226,7 +228,7 @@ class SweepSpec:
 
     def _default_target(self) -> float:
         try:
-            return _search_module().SearchConfig(kind=self.env).target_frequency
+            return _config_class()(kind=self.env).target_frequency
         except ValueError as error:
             raise SpecError(f"{self.source}: {error} (from env={self.env!r})") from None
 
@@ -235,7 +237,7 @@ class SweepSpec:
 
         Returns the trials. Raises SpecError naming the file, the trial and the SearchConfig error.
         """
-        search = _search_module()
+        config_class = _config_class()
         trials = self.trials()
         folders: dict[str, str] = {}
         for trial in trials:
@@ -246,7 +248,7 @@ class SweepSpec:
                 )
             folders[trial.folder] = trial.key
             try:
-                search.SearchConfig(**trial.config, runs_root=self.runs_root, name="attempt-1")
+                config_class(**trial.config, runs_root=self.runs_root, name="attempt-1")
             except (TypeError, ValueError) as error:
                 raise SpecError(f"{self.source}: {error} (in trial {trial.key})") from None
         return trials
@@ -260,10 +262,18 @@ def _frequency_label(hz: float) -> str:
     return f"{hz:g}Hz"
 
 
-def _search_module() -> types.ModuleType:
-    from .. import search  # heavy (torch, SB3): imported only where trials are built
+MAX_SEEDS = 10_000
+"""Most seeds of one sweep."""
+MAX_BUDGET = 100_000_000
+"""Largest evaluation budget of one trial (``SearchConfig``'s bound)."""
+MAX_TRIALS = 1_000_000
+"""Most trials of one sweep (the store holds one row per trial)."""
 
-    return search
+
+def _config_class() -> type:
+    from ..search.config import SearchConfig  # imports the families (envs, Numba): only where specs are read
+
+    return SearchConfig
 
 
 class _Parser:
@@ -271,10 +281,9 @@ class _Parser:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        search = _search_module()
-        self.hints = get_type_hints(search.SearchConfig)
+        self.hints = get_type_hints(_config_class())
         self.settable = sorted(set(self.hints) - set(_SET_BY_SWEEP))
-        self.agents = search.AGENTS
+        self.agents = AGENTS
 
     def fail(self, where: str, must: str, value: Any) -> SpecError:
         return SpecError(f"{self.source}: {where} must be {must}; got {where}={value!r}")
@@ -315,9 +324,9 @@ class _Parser:
             raise self.fail(where, must, value)
         return value
 
-    def integer(self, where: str, value: Any, low: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.fail(where, f"an integer >= {low}", value)
+    def integer(self, where: str, value: Any, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(where, f"an integer in [{low}, {high}]", value)
         return value
 
     def setting(self, where: str, name: str, value: Any) -> Any:
@@ -369,25 +378,30 @@ class _Parser:
                 raise SpecError(f"{self.source}: the spec needs a {required!r} key")
         name = self.text("name", data["name"], _NAME)
         env = self.text("env", data.get("env", "thz"))
-        families = _search_module().FAMILIES
-        if env not in families:
-            raise self.fail("env", f"one of {', '.join(map(repr, families))}", env)
+        from ..families import FAMILIES  # envs and Numba: imported only when a spec is parsed
+
+        if env not in FAMILIES:
+            raise self.fail("env", f"one of {', '.join(map(repr, FAMILIES))}", env)
         objectives = tuple(
             self.text(f"objective[{i}]", v)
-            for i, v in enumerate(self.listed("objective", data.get("objective", families[env].default_objective)))
+            for i, v in enumerate(self.listed("objective", data.get("objective", FAMILIES[env].default_objective)))
         )
         targets = tuple(
             self.target(f"targets[{i}]", v)
             for i, v in enumerate(self.listed("targets", data.get("targets", []), empty=True))
         )
         budgets = tuple(
-            self.integer(f"budgets[{i}]", v, 1) for i, v in enumerate(self.listed("budgets", data["budgets"]))
+            self.integer(f"budgets[{i}]", v, 1, MAX_BUDGET)
+            for i, v in enumerate(self.listed("budgets", data["budgets"]))
         )
         seeds_value = data.get("seeds", 1)
         if isinstance(seeds_value, int) and not isinstance(seeds_value, bool):
-            seeds = tuple(range(self.integer("seeds", seeds_value, 1)))
+            seeds = tuple(range(self.integer("seeds", seeds_value, 1, MAX_SEEDS)))
         else:
-            seeds = tuple(self.integer(f"seeds[{i}]", v, 0) for i, v in enumerate(self.listed("seeds", seeds_value)))
+            listed = self.listed("seeds", seeds_value)
+            if len(listed) > MAX_SEEDS:
+                raise self.fail("seeds", f"at most {MAX_SEEDS} seeds", f"{len(listed)} seeds")
+            seeds = tuple(self.integer(f"seeds[{i}]", v, 0, 2**32 - 1) for i, v in enumerate(listed))
         for label, values in (("objective", objectives), ("targets", targets), ("budgets", budgets), ("seeds", seeds)):
             if len(set(values)) != len(values):
                 raise self.fail(label, "a list without repeats", list(values))
@@ -407,6 +421,10 @@ class _Parser:
                     f"{self.source}: agents[{i}].label {label!r} repeats agents[{labels.index(label)}]; "
                     f"give each entry a distinct label"
                 )
+        points = sum(math.prod(len(v) for v in {**grid, **a.grid}.values()) for a in agents)
+        total = len(objectives) * max(1, len(targets)) * len(budgets) * len(seeds) * points
+        if total > MAX_TRIALS:
+            raise self.fail("the spec", f"at most {MAX_TRIALS:,} trials", f"{total:,} trials")
         return SweepSpec(
             name=name,
             agents=agents,

@@ -1,0 +1,207 @@
+"""The run folder of a search: ``metrics.csv`` + TensorBoard rows, the progress bar, and checkpoints.
+
+A checkpoint is ``checkpoints/<iteration>/`` (SB3 model zip, replay buffer, ``state.json`` with the
+env core's statistics, the metrics bookkeeping and the SHA-256 of ``config.json``); the atomic
+replacement of ``checkpoint.json`` pointing at it is the commit point.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.logger import Logger, configure
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+from .config import SearchConfig
+
+COLUMNS = ["iteration", "best_objective", "mean_reward", "epsilon", "evaluations", "cache_hits"]
+"""The columns of ``metrics.csv``."""
+
+
+def new_run_dir(cfg: SearchConfig) -> Path:
+    """Create the run folder and write ``config.json`` into it.
+
+    The folder is ``runs_root/name``; without a name, ``<kind>-<time>-s<seed>``, with ``-2``,
+    ``-3``, … appended when searches started in the same second take it first (the creation is
+    atomic, so concurrent searches never share a folder).
+
+    Raises:
+        ValueError: ``name`` is given and its folder exists (before anything is written).
+    """
+    root = Path(cfg.runs_root)
+    root.mkdir(parents=True, exist_ok=True)
+    if cfg.name is not None:
+        path = root / cfg.name
+        try:
+            path.mkdir()
+        except FileExistsError:
+            raise ValueError(
+                f"run folder {path} exists; choose another name, or continue it with resume({str(path)!r})"
+            ) from None
+    else:
+        stem = f"{cfg.kind}-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}"
+        for attempt in range(1, 10_000):
+            path = root / (stem if attempt == 1 else f"{stem}-{attempt}")
+            try:
+                path.mkdir()
+                break
+            except FileExistsError:
+                continue
+    (path / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    return path
+
+
+class Metrics:
+    """``metrics.csv`` rows (deterministic), TensorBoard scalars and the rich progress bar of one run.
+
+    Args:
+        run_dir: the run folder.
+        cfg: the run's settings.
+        keep_until: None for a new run; the checkpoint's iteration when resuming (rows after it
+            are dropped, the resumed run writes them again).
+    """
+
+    def __init__(self, run_dir: Path, cfg: SearchConfig, keep_until: int | None) -> None:
+        self.run_dir = run_dir
+        path = run_dir / "metrics.csv"
+        if keep_until is None:
+            with open(path, "w", newline="") as handle:
+                csv.writer(handle).writerow(COLUMNS)
+        else:
+            with open(path, newline="") as handle:
+                rows = [row for row in csv.DictReader(handle) if int(row["iteration"]) <= keep_until]
+            tmp = path.with_suffix(".csv.tmp")
+            with open(tmp, "w", newline="") as handle:
+                writer = csv.DictWriter(handle, COLUMNS)
+                writer.writeheader()
+                writer.writerows(rows)
+            os.replace(tmp, path)
+        self.handle = open(path, "a", newline="")  # noqa: SIM115  (closed in close())
+        self.writer = csv.DictWriter(self.handle, COLUMNS)
+        self.logger: Logger = configure(str(run_dir), ["tensorboard"])
+        self.progress = Progress(
+            TextColumn(f"[bold]{cfg.agent} search"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} it/s, best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),  # stdout stays clean for --json
+            disable=not cfg.progress,
+        )
+        self.task = self.progress.add_task("search", total=cfg.steps, completed=keep_until or 0, best="-", rate="-")
+        self.started, self.first = time.perf_counter(), keep_until or 0
+
+    def show(self, n: int, best: float) -> None:
+        """Advance the progress bar to iteration ``n`` with the best objective ``best``."""
+        rate = (n - self.first) / max(time.perf_counter() - self.started, 1e-9)
+        self.progress.update(self.task, completed=n, best=f"{best:,.1f}", rate=f"{rate:,.0f}")
+
+    def row(self, n: int, venv: Any, mean_reward: float | str = "", epsilon: float | str = "") -> None:
+        """Write the ``metrics.csv`` row of iteration ``n`` (empty reward/ε for baselines) and its TensorBoard scalars."""
+        row = {
+            "iteration": n,
+            "best_objective": venv.best_value,
+            "mean_reward": mean_reward,
+            "epsilon": epsilon,
+            "evaluations": venv.evaluations,
+            "cache_hits": venv.cache_hits,
+        }
+        self.writer.writerow(row)
+        self.handle.flush()  # rows are few (every log_every iterations); readers see them at once
+        self.logger.record("charts/best_objective", venv.best_value)
+        if mean_reward != "":
+            self.logger.record("charts/mean_reward", mean_reward)
+        self.logger.dump(n)  # a TensorBoard point at every metrics.csv row (SB3's own keys ride along)
+
+    def close(self) -> None:
+        """Close ``metrics.csv`` and the TensorBoard writer."""
+        self.handle.close()
+        self.logger.close()
+
+
+def config_hash(run_dir: Path) -> str:
+    """SHA-256 of the run's ``config.json``."""
+    return hashlib.sha256((run_dir / "config.json").read_bytes()).hexdigest()
+
+
+def save_checkpoint(run_dir: Path, model: BaseAlgorithm, venv: Any, n: int, next_log: int, rewards: list) -> None:
+    """Write the checkpoint of iteration ``n``, commit it through ``checkpoint.json``, drop older ones."""
+    folder = run_dir / "checkpoints" / f"{n:012d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "model.zip")
+    if isinstance(model, OffPolicyAlgorithm):
+        model.save_replay_buffer(folder / "replay_buffer.pkl")
+    state = {
+        "iterations": n,
+        "model_timesteps": model.num_timesteps,
+        "next_log": next_log,
+        "pending_rewards": list(rewards),
+        "core": venv.core.state(),
+        "config_sha256": config_hash(run_dir),
+    }
+    (folder / "state.json").write_text(json.dumps(state))
+    pointer = run_dir / "checkpoint.json"
+    tmp = run_dir / "checkpoint.json.tmp"
+    tmp.write_text(json.dumps({"iterations": n, "path": str(folder.relative_to(run_dir))}))
+    os.replace(tmp, pointer)  # the commit point: a kill before it leaves the previous checkpoint in force
+    for old in (run_dir / "checkpoints").iterdir():
+        if old != folder:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def load_checkpoint(run_dir: Path) -> tuple[SearchConfig, dict]:
+    """The config and the checkpoint state of a killed RL run (``state["folder"]`` is the checkpoint folder).
+
+    Raises:
+        ValueError: no run folder, no or corrupted checkpoint, a config changed since the
+            checkpoint, a finished run or a baseline run; nothing in the folder is changed.
+    """
+    config = run_dir / "config.json"
+    if not config.is_file():
+        raise ValueError(f"resume needs a run folder holding config.json; got {run_dir} (no {config.name} there)")
+    cfg = SearchConfig.from_json(config.read_text(), str(config))
+    if not (cfg.agent == "ddqn" or cfg.agent.startswith("sb3:")):
+        raise ValueError(
+            f"resume continues RL agents from a checkpoint; {run_dir} ran the baseline {cfg.agent!r}, which has no "
+            "checkpoint: start it again with the same seed"
+        )
+    if (run_dir / "best.json").is_file():
+        raise ValueError(f"{run_dir} holds a finished search (best.json exists); nothing to resume")
+    pointer = run_dir / "checkpoint.json"
+    if not pointer.is_file():
+        raise ValueError(
+            f"{run_dir} has no checkpoint yet (the first is written at iteration {cfg.checkpoint_every}); start the "
+            "search again"
+        )
+    try:
+        where = json.loads(pointer.read_text())
+        folder = run_dir / where["path"]
+        state = json.loads((folder / "state.json").read_text())
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"checkpoint of {run_dir} is corrupted ({error}); delete {pointer.name} and checkpoints/ to start over"
+        ) from None
+    if state.get("config_sha256") != config_hash(run_dir):
+        raise ValueError(
+            f"{config} changed after the checkpoint at iteration {state.get('iterations')} was written; restore the "
+            "original config.json or start a new search"
+        )
+    if state.get("iterations") != where.get("iterations"):
+        raise ValueError(
+            f"checkpoint of {run_dir} is inconsistent: {pointer.name} says iteration {where.get('iterations')}, "
+            f"{folder.name}/state.json says {state.get('iterations')}; delete {pointer.name} and checkpoints/ to start "
+            "over"
+        )
+    state["folder"] = folder
+    return cfg, state
