@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from analytic import acoustic
-from envs.plate_cavity import CavityGrid, PlateCavityConfig, band_level, first_coupled_frequency
+from envs.plate_cavity import CavityGrid, PlateCavityConfig
 
 from ._datasets import Dataset, acoustic_config, env_settings
 from ._training import Standardiser, fit, mlp, split
@@ -82,7 +82,7 @@ def _loss(member: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
 class AcousticSurrogate:
     """A trained plate-cavity surrogate with the physics-model protocol of the plate-cavity env.
 
-    ``band_level(batch, freqs, n_plate, n_transverse)`` → (n,) J in dB and
+    ``acoustic.band_level(batch, freqs, n_plate, n_transverse)`` → (n,) J in dB and
     ``first_coupled_frequency(batch, n_plate, n_transverse)`` → (n,) f1 in Hz. Designs outside
     the training box (a material not trained, a column outside its grid range, over the mass
     budget) are evaluated by the Numba model and counted in ``physics_evaluations``.
@@ -230,12 +230,14 @@ class AcousticSurrogate:
         """(n_design,) J, dB: the band average of L_p,avg over ``freqs`` (must be the checkpoint's band grid)."""
         self._check_call(batch, n_plate, n_transverse)
         self._check_freqs(freqs)
-        return self._answer(batch, "j", lambda b: band_level(acoustic.responses(b, self.freqs, n_plate, n_transverse)))
+        return self._answer(
+            batch, "j", lambda b: acoustic.band_level(acoustic.responses(b, self.freqs, n_plate, n_transverse))
+        )
 
     def first_coupled_frequency(self, batch: acoustic.CavityBatch, n_plate: int, n_transverse: int) -> np.ndarray:
         """(n_design,) f1, Hz: the first coupled natural frequency."""
         self._check_call(batch, n_plate, n_transverse)
-        return self._answer(batch, "f1", lambda b: first_coupled_frequency(b, n_plate, n_transverse))
+        return self._answer(batch, "f1", lambda b: acoustic.first_coupled_frequencies(b, n_plate, n_transverse))
 
     def lp_avg(self, batch: acoustic.CavityBatch, n_plate: int, n_transverse: int) -> np.ndarray:
         """(n_design, n_freq) L_p,avg on the checkpoint's band grid, dB re 20 µPa."""

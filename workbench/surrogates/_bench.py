@@ -11,7 +11,7 @@ import torch
 
 from analytic import acoustic, thz
 from envs.nanogap import DesignGrid
-from envs.plate_cavity import CavityGrid, band_level
+from envs.plate_cavity import CavityGrid
 
 from ._acoustic import AcousticSurrogate, evaluate_acoustic
 from ._datasets import K_PERIODS, Dataset, config_from_settings, diffraction_frequency, sobol_indices, thz_batch
@@ -73,7 +73,7 @@ def bench_acoustic_surrogate(
 
     def physics() -> tuple[np.ndarray, np.ndarray]:
         response = acoustic.responses(small, freqs, config.n_plate, config.n_transverse)
-        return response.lp_avg, band_level(response)
+        return response.lp_avg, acoustic.band_level(response)
 
     (lp, j_true), numba_s = _timed(physics)
     large = grid.batch(index[:n_surrogate])

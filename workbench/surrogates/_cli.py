@@ -81,7 +81,7 @@ def data_command(
 @surrogate_app.command("train")
 def train_command(
     kind: Kind,
-    data: Annotated[Path, typer.Option(help="Training HDF5 file (workbench surrogate data).")],
+    data: Annotated[list[Path], typer.Option(help="Training HDF5 file(s) (workbench surrogate data), repeatable.")],
     out: Annotated[Path, typer.Option(help="Checkpoint output file.")],
     head: Annotated[str, typer.Option(help="THz output head: mlp, physics or hybrid.")] = "hybrid",
     width: Annotated[int, typer.Option(help="Hidden width.")] = 256,
@@ -114,7 +114,9 @@ def train_command(
                 raise ValueError(f"{name} must be >= 1; got {name}={value}")
         if time_budget is not None and not time_budget > 0:
             raise ValueError(f"time_budget must be > 0 seconds; got time_budget={time_budget}")
-        dataset = read_dataset(data)
+        dataset = read_dataset(data[0])
+        for extra in data[1:]:
+            dataset = dataset.concat(read_dataset(extra))
         held_out = None if test is None else read_dataset(test)
         if dataset.kind != kind or (held_out is not None and held_out.kind != kind):
             raise ValueError(f"--data and --test must hold {kind} datasets; got {dataset.kind}")
@@ -137,7 +139,7 @@ def train_command(
     except ValueError as error:
         raise cli._fail(str(error)) from None
     surrogate.metadata["training"]["command"] = (
-        f"workbench surrogate train {kind} --data DATA --out OUT --seed {seed} --width {width} --depth "
+        f"workbench surrogate train {kind} {' '.join(f'--data {p.name}' for p in data)} --out OUT --seed {seed} --width {width} --depth "
         f"{depth or (4 if kind == 'thz' else 3)} --epochs {epochs or (80 if kind == 'thz' else 200)} "
         + (f"--head {head}" if kind == "thz" else f"--members {members}")
         + f" --threads {threads}"

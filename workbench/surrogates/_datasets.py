@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from analytic import acoustic, thz
 from envs.nanogap import DESIGN_PARAMETERS, DesignGrid, NanogapConfig
-from envs.plate_cavity import CavityGrid, PlateCavityConfig, band_level, design_parameters, first_coupled_frequency
+from envs.plate_cavity import CavityGrid, PlateCavityConfig, design_parameters
 
 from .. import __version__
 
@@ -109,8 +109,13 @@ class Dataset:
 
     def concat(self, other: Dataset) -> Dataset:
         """This dataset followed by ``other`` (same kind, frequencies and env)."""
-        if other.kind != self.kind or not np.array_equal(other.freqs, self.freqs):
-            raise ValueError("datasets to join need the same kind and frequencies")
+        if (
+            other.kind != self.kind
+            or not np.array_equal(other.freqs, self.freqs)
+            or other.attrs["env"] != self.attrs["env"]
+        ):
+            raise ValueError("datasets to join need the same kind, frequencies and env settings")
+        seeds = [*np.atleast_1d(self.attrs["seed"]).tolist(), *np.atleast_1d(other.attrs["seed"]).tolist()]
         responses = {k: np.concatenate([v, other.responses[k]]) for k, v in self.responses.items()}
         return Dataset(
             self.kind,
@@ -118,7 +123,7 @@ class Dataset:
             np.concatenate([self.designs, other.designs]),
             self.freqs,
             responses,
-            self.attrs,
+            {**self.attrs, "seed": seeds},
         )
 
 
@@ -255,7 +260,11 @@ def acoustic_responses(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """L_p,avg (n, n_freq) dB, J (n,) dB and f1 (n,) Hz of a batch from the Numba model and the f1 bisection."""
     response = acoustic.responses(batch, freqs, n_plate, n_transverse)
-    return response.lp_avg, band_level(response), first_coupled_frequency(batch, n_plate, n_transverse)
+    return (
+        response.lp_avg,
+        acoustic.band_level(response),
+        acoustic.first_coupled_frequencies(batch, n_plate, n_transverse),
+    )
 
 
 def acoustic_dataset(
@@ -292,7 +301,7 @@ def acoustic_dataset(
             grid.batch(index[rows]), freqs, config.n_plate, config.n_transverse
         )
     model = {
-        "model": "analytic.acoustic.responses + envs.plate_cavity.first_coupled_frequency",
+        "model": "analytic.acoustic.responses + analytic.acoustic.first_coupled_frequencies",
         "method": "numba",
         "n_plate": config.n_plate,
         "n_transverse": config.n_transverse,
