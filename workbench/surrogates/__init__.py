@@ -9,28 +9,57 @@
   ``first_coupled_frequency(batch, n_plate, n_transverse)``.
 - :func:`load` reads a checkpoint (default: the one shipped with the package) that an env core
   accepts as ``model=``; designs outside the training box are answered by the Numba model.
+- :func:`surrogate_search` (:class:`ActiveConfig`): surrogate-assisted search on a physics budget.
+
+Importing this package registers the model ``"surrogate"`` of the ``thz`` and ``acoustic``
+families (``workbench.families``) and does not import torch; the names below load on first use.
 """
 
-from ._acoustic import AcousticSurrogate, evaluate_acoustic, train_acoustic
-from ._checkpoints import default_path, load, save
-from ._datasets import KINDS, Dataset, make_dataset, read_dataset, sobol_indices, write_dataset
-from ._thz import HEADS, ThzSurrogate, evaluate_thz, train_thz
+from __future__ import annotations
 
-__all__ = [
-    "HEADS",
-    "KINDS",
-    "AcousticSurrogate",
-    "Dataset",
-    "ThzSurrogate",
-    "default_path",
-    "evaluate_acoustic",
-    "evaluate_thz",
-    "load",
-    "make_dataset",
-    "read_dataset",
-    "save",
-    "sobol_indices",
-    "train_acoustic",
-    "train_thz",
-    "write_dataset",
-]
+import importlib
+from typing import Any
+
+from ..families import register_model
+
+_NAMES = {
+    "KINDS": "_datasets",
+    "Dataset": "_datasets",
+    "make_dataset": "_datasets",
+    "read_dataset": "_datasets",
+    "sobol_indices": "_datasets",
+    "write_dataset": "_datasets",
+    "HEADS": "_thz",
+    "ThzSurrogate": "_thz",
+    "evaluate_thz": "_thz",
+    "train_thz": "_thz",
+    "AcousticSurrogate": "_acoustic",
+    "evaluate_acoustic": "_acoustic",
+    "train_acoustic": "_acoustic",
+    "default_path": "_checkpoints",
+    "load": "_checkpoints",
+    "save": "_checkpoints",
+    "ActiveConfig": "_active",
+    "ActiveResult": "_active",
+    "surrogate_search": "_active",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NAMES:
+        return getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _factory(kind: str) -> Any:
+    def build(env_config: dict[str, Any], path: str | None = None) -> Any:
+        """The surrogate checkpoint at ``path`` (default: shipped), checked against ``env_config``."""
+        return importlib.import_module("._checkpoints", __name__).load(kind, path, env=env_config)
+
+    return build
+
+
+for _kind in ("thz", "acoustic"):
+    register_model(_kind, "surrogate", _factory(_kind))
+
+__all__ = sorted(_NAMES)

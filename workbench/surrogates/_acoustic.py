@@ -23,7 +23,7 @@ from analytic import acoustic
 from envs.plate_cavity import CavityGrid, PlateCavityConfig
 
 from ._datasets import Dataset, acoustic_config, env_settings
-from ._training import Standardiser, fit, mlp, split
+from ._training import FitResult, Standardiser, fit, mlp, split
 
 _MODES = ((1, 1), (2, 1), (1, 2), (2, 2))
 _PCA = 32  # principal components of the L_p,avg curve
@@ -112,6 +112,43 @@ class AcousticSurrogate:
         self.physics_evaluations = 0
         self.out_of_bounds = 0
 
+    def fit(
+        self,
+        dataset: Dataset,
+        epochs: int,
+        batch_size: int = 128,
+        lr: float = 2e-3,
+        seed: int = 0,
+        time_budget_s: float | None = None,
+        progress: bool = False,
+    ) -> list[FitResult]:
+        """Train every member on ``dataset`` (10 % held out; member k shuffles with seed + k), fixed normalisation.
+
+        ``time_budget_s`` (if given) is split evenly between members; see :func:`fit`.
+        """
+        raw = acoustic_features(dataset.designs, dataset.index[:, 0], self.config)
+        x = torch.as_tensor(self.features(raw), dtype=torch.float32)
+        t = torch.as_tensor(self.outputs(_outputs(dataset, self.components, self.curve_mean)), dtype=torch.float32)
+        train_rows, val_rows = split(len(dataset), 0.1, seed)
+        budget = None if time_budget_s is None else time_budget_s / len(self.net.members)
+        results = [
+            fit(
+                member,
+                _loss,
+                (x[train_rows], t[train_rows]),
+                (x[val_rows], t[val_rows]),
+                epochs,
+                batch_size,
+                lr,
+                seed + k,
+                budget,
+                progress,
+            )
+            for k, member in enumerate(self.net.members)
+        ]
+        self.net.eval()
+        return results
+
     # ------------------------------------------------------------------ checks
     def check(self, config: PlateCavityConfig) -> None:
         """Refuse an env config whose settings disagree with the checkpoint's.
@@ -189,6 +226,10 @@ class AcousticSurrogate:
         masses = np.concatenate([fractions, batch.mass[:, :, None]], axis=2).reshape(len(batch), -1)
         columns = np.concatenate([batch.density[:, None], batch.thickness[:, None], size, masses], axis=1)
         return columns, material
+
+    def design_columns(self, batch: acoustic.CavityBatch) -> np.ndarray:
+        """(n, d) ``CavityGrid.columns`` values of a batch (the first column: plate density, kg/m³)."""
+        return self.columns(batch)[0]
 
     def inside(self, columns: np.ndarray, material: np.ndarray) -> np.ndarray:
         """(n,) bool: trained material, every column inside the training box (1e-9 relative), within the budget."""
@@ -271,21 +312,11 @@ def _outputs(dataset: Dataset, components: np.ndarray, curve_mean: np.ndarray) -
     return np.concatenate([dataset.responses["j"][:, None], np.log(dataset.responses["f1"])[:, None], coef], axis=1)
 
 
-def train_acoustic(
-    dataset: Dataset,
-    width: int = 256,
-    depth: int = 3,
-    members: int = 3,
-    epochs: int = 300,
-    batch_size: int = 128,
-    lr: float = 2e-3,
-    seed: int = 0,
-    time_budget_s: float | None = None,
-    progress: bool = False,
-) -> AcousticSurrogate:
-    """Train an ensemble of ``members`` MLPs on ``dataset`` (kind ``"acoustic"``), 10 % held out.
+def build_acoustic(dataset: Dataset, width: int, depth: int, members: int, seed: int) -> AcousticSurrogate:
+    """An untrained ensemble whose normalisation, curve components and metadata come from ``dataset``.
 
-    ``time_budget_s`` (if given) is split evenly between members; see :func:`fit`.
+    The principal components of L_p,avg and every normalisation are fitted on the training part
+    of the 90/10 split of ``seed``, which :meth:`AcousticSurrogate.fit` uses too.
     """
     if dataset.kind != "acoustic":
         raise ValueError(f"dataset kind must be 'acoustic'; got {dataset.kind!r}")
@@ -293,39 +324,19 @@ def train_acoustic(
         raise ValueError(f"members must be >= 1; got members={members}")
     config = acoustic_config(dataset.attrs["env"])
     grid = CavityGrid(config)
-    material = dataset.index[:, 0]
-    raw = acoustic_features(dataset.designs, material, config)
+    raw = acoustic_features(dataset.designs, dataset.index[:, 0], config)
     features = Standardiser.fit(raw)
-    train_rows, val_rows = split(len(dataset), 0.1, seed)
+    train_rows, _ = split(len(dataset), 0.1, seed)
     lp = dataset.responses["lp_avg"][train_rows]
     curve_mean = lp.mean(axis=0)
     _, _, vt = np.linalg.svd(lp - curve_mean, full_matrices=False)
     components = vt[: min(_PCA, len(vt))]
-    y = _outputs(dataset, components, curve_mean)
-    y_train = y[train_rows]
+    y_train = _outputs(dataset, components, curve_mean)[train_rows]
     # one scale for every principal component, so the loss weighs the curve error in dB², not per component
     scale = np.concatenate([y_train[:, :2].std(axis=0), np.full(len(components), _curve_scale(y_train))])
     outputs = Standardiser(np.concatenate([y_train[:, :2].mean(axis=0), np.zeros(len(components))]), scale)
-    x = torch.as_tensor(features(raw), dtype=torch.float32)
-    t = torch.as_tensor(outputs(y), dtype=torch.float32)
     torch.manual_seed(seed)
-    net = AcousticNet(raw.shape[1], y.shape[1], width, depth, members)
-    records = []
-    for k, member in enumerate(net.members):
-        budget = None if time_budget_s is None else time_budget_s / members
-        result = fit(
-            member,
-            _loss,
-            (x[train_rows], t[train_rows]),
-            (x[val_rows], t[val_rows]),
-            epochs,
-            batch_size,
-            lr,
-            seed + k,
-            budget,
-            progress,
-        )
-        records.append({"epochs": result.epochs, "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1)})
+    net = AcousticNet(raw.shape[1], 2 + len(components), width, depth, members)
     metadata = {
         "kind": "acoustic",
         "format": 1,
@@ -343,19 +354,40 @@ def train_acoustic(
         "outputs": outputs.to_dict(),
         "pca": {"mean": curve_mean.tolist(), "components": components.tolist()},
         "network": {"width": width, "depth": depth, "members": members},
-        "training": {
-            "designs": len(dataset),
-            "dataset_seed": dataset.attrs["seed"],
-            "seed": seed,
-            "members": records,
-            "batch_size": batch_size,
-            "lr": lr,
-            "epochs": epochs,
-            "time_budget_s": time_budget_s,
-            "torch_threads": torch.get_num_threads(),
-        },
     }
     return AcousticSurrogate(metadata, net)
+
+
+def train_acoustic(
+    dataset: Dataset,
+    width: int = 256,
+    depth: int = 3,
+    members: int = 3,
+    epochs: int = 300,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    seed: int = 0,
+    time_budget_s: float | None = None,
+    progress: bool = False,
+) -> AcousticSurrogate:
+    """Train an ensemble of ``members`` MLPs on ``dataset`` (kind ``"acoustic"``), 10 % held out.
+
+    ``time_budget_s`` (if given) is split evenly between members; see :func:`fit`.
+    """
+    surrogate = build_acoustic(dataset, width, depth, members, seed)
+    records = surrogate.fit(dataset, epochs, batch_size, lr, seed, time_budget_s, progress)
+    surrogate.metadata["training"] = {
+        "designs": len(dataset),
+        "dataset_seed": dataset.attrs["seed"],
+        "seed": seed,
+        "batch_size": batch_size,
+        "lr": lr,
+        "epochs": epochs,
+        "time_budget_s": time_budget_s,
+        "torch_threads": torch.get_num_threads(),
+        "members": [{"epochs": r.epochs, "best_epoch": r.best_epoch, "seconds": round(r.seconds, 1)} for r in records],
+    }
+    return surrogate
 
 
 def _curve_scale(y: np.ndarray) -> float:

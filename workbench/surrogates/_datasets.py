@@ -173,10 +173,14 @@ def thz_batch(lengths: np.ndarray, config: NanogapConfig) -> thz.LoopArrayBatch:
     return thz.LoopArrayBatch(**columns, **materials)
 
 
-def _thz_responses(
+def thz_responses(
     lengths: np.ndarray, freqs: np.ndarray, config: NanogapConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """t, r (n, n_freq) complex and valid (n, n_freq) bool; each design computed only up to its diffraction order."""
+    """(n, 6) lengths → t, r (n, n_freq) complex and valid (n, n_freq) bool.
+
+    Each design is computed only up to its first diffraction order (rounded up to 16 points);
+    masked entries are 0.
+    """
     n, m = len(lengths), len(freqs)
     valid = freqs[None, :] <= diffraction_frequency(lengths, config)[:, None]
     t = np.zeros((n, m), complex)
@@ -244,7 +248,7 @@ def thz_dataset(
     valid = np.zeros((n, points), bool)
     for start in _batches(n, batch, progress, "thz spectra"):
         rows = slice(start, start + batch)
-        t[rows], r[rows], valid[rows] = _thz_responses(lengths[rows], freqs, config)
+        t[rows], r[rows], valid[rows] = thz_responses(lengths[rows], freqs, config)
     model = {"model": "analytic.thz.spectra", "method": "numba", "k_periods": K_PERIODS, "points": points}
     attrs = _provenance("thz", config, seed, model, (band[0], band[1]))
     return Dataset("thz", index, lengths, freqs, {"t": t, "r": r, "valid": valid}, attrs)

@@ -30,11 +30,10 @@ import torch
 from torch import nn
 
 from analytic import thz
-from analytic.thz._model import _assemble
 from envs.nanogap import DESIGN_PARAMETERS, DesignGrid, NanogapConfig
 
 from ._datasets import K_PERIODS, Dataset, config_from_settings, env_settings, thz_batch
-from ._training import Standardiser, fit, mlp, split
+from ._training import FitResult, Standardiser, fit, mlp, split
 
 HEADS = ("mlp", "physics", "hybrid")
 """Output heads of the THz surrogate."""
@@ -199,6 +198,26 @@ class ThzSurrogate:
         self.physics_evaluations = 0
         self.out_of_bounds = 0
 
+    def fit(
+        self,
+        dataset: Dataset,
+        epochs: int,
+        batch_size: int = 256,
+        lr: float = 2e-3,
+        seed: int = 0,
+        time_budget_s: float | None = None,
+        progress: bool = False,
+    ) -> FitResult:
+        """Train the network on ``dataset`` (10 % held out) with the fixed normalisation; see :func:`fit`."""
+        raw = thz_features(dataset.designs, self.eps, self.n_max)
+        tensors = [self.features(raw), np.exp(raw[:, 11:13]), *_targets(dataset)]
+        tensors = [torch.as_tensor(a, dtype=torch.float32) for a in tensors]
+        train_rows, val_rows = split(len(dataset), 0.1, seed)
+        train, val = tuple(t[train_rows] for t in tensors), tuple(t[val_rows] for t in tensors)
+        result = fit(self.net, _loss, train, val, epochs, batch_size, lr, seed, time_budget_s, progress)
+        self.net.eval()
+        return result
+
     def check(self, config: NanogapConfig) -> None:
         """Refuse an env config whose materials, bounds or target disagree with the checkpoint.
 
@@ -234,6 +253,10 @@ class ThzSurrogate:
                 f"surrogate checkpoint disagrees with the batch on metal: checkpoint metal={self.metal!r}, "
                 f"batch metal={metal!r}"
             )
+
+    def design_columns(self, batch: thz.LoopArrayBatch) -> np.ndarray:
+        """(n, 6) lengths of a batch in ``envs.nanogap.DESIGN_PARAMETERS`` order, m."""
+        return batch.geometry_matrix()[:, [thz.GEOMETRY_FIELDS.index(name) for name in DESIGN_PARAMETERS]]
 
     def inside(self, lengths: np.ndarray) -> np.ndarray:
         """(n, 6) lengths (DESIGN_PARAMETERS order, m) → (n,) bool: inside the training box (1e-9 relative)."""
@@ -277,8 +300,7 @@ class ThzSurrogate:
         grid = np.broadcast_to(grid, (n, grid.shape[-1])) if grid.ndim == 1 else grid
         if grid.shape[0] != n:
             raise ValueError(f"freqs of shape (n_geom, n_freq) needs n_geom={n} rows; got shape {grid.shape}")
-        geoms = batch.geometry_matrix()
-        lengths = geoms[:, [thz._model.GEOMETRY_FIELDS.index(name) for name in DESIGN_PARAMETERS]]
+        lengths = self.design_columns(batch)
         inside = self.inside(lengths)
         lo, hi = self.band
         in_band = np.all((grid >= lo * (1 - 1e-12)) & (grid <= hi * (1 + 1e-12)), axis=1)
@@ -294,7 +316,7 @@ class ThzSurrogate:
             physics = thz.spectra(thz_batch(lengths[rows], _config_of(batch)), grid[rows], k_periods=K_PERIODS)
             t[rows], r[rows] = physics.t, physics.r
             self.physics_evaluations += len(rows)
-        return _assemble(geoms, np.array(grid), t, r, batch.eps_substrate, batch.eps_superstrate)
+        return thz.Spectrum.from_amplitudes(batch, grid, t, r)
 
 
 def _config_of(batch: thz.LoopArrayBatch) -> NanogapConfig:
@@ -357,22 +379,7 @@ def train_thz(
 ) -> ThzSurrogate:
     """Train a THz surrogate on ``dataset`` (10 % held out for model selection); see :func:`fit`."""
     surrogate = build_thz(dataset, head, width, depth, seed)
-    raw = thz_features(dataset.designs, surrogate.eps, surrogate.n_max)
-    tensors = [surrogate.features(raw), np.exp(raw[:, 11:13]), *_targets(dataset)]
-    tensors = [torch.as_tensor(a, dtype=torch.float32) for a in tensors]
-    train_rows, val_rows = split(len(dataset), 0.1, seed)
-    result = fit(
-        surrogate.net,
-        _loss,
-        tuple(t[train_rows] for t in tensors),
-        tuple(t[val_rows] for t in tensors),
-        epochs,
-        batch_size,
-        lr,
-        seed,
-        time_budget_s,
-        progress,
-    )
+    result = surrogate.fit(dataset, epochs, batch_size, lr, seed, time_budget_s, progress)
     surrogate.net.eval()
     surrogate.metadata["training"] = {
         "designs": len(dataset),
