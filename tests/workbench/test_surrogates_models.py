@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analytic import acoustic, thz
-from envs.nanogap import DESIGN_PARAMETERS, NanogapConfig
+from envs.nanogap import DESIGN_PARAMETERS, DesignGrid, NanogapConfig
 from envs.plate_cavity import CavityGrid, PlateCavityConfig
 from workbench.surrogates import (
     evaluate_acoustic,
@@ -235,3 +235,14 @@ def test_acoustic_evaluation_reports_the_goal_keys(acoustic_model, acoustic_data
     result = evaluate_acoustic(acoustic_model, acoustic_data)
     assert result["j_mae_db"] >= 0 and result["j_p95_db"] >= result["j_mae_db"] * 0
     assert -1 <= result["spearman"] <= 1
+
+
+@pytest.mark.parametrize("kind", ["thz", "acoustic"])
+def test_shipped_checkpoint_loads_against_the_default_env(kind):
+    model = load(kind, env={})
+    assert model.metadata["kind"] == kind and model.metadata["training"]["command"].startswith("workbench surrogate")
+    grid = DesignGrid(NanogapConfig()) if kind == "thz" else None
+    if grid is not None:
+        index = np.array([grid.center()])
+        spec = model.spectra(thz_batch(grid.lengths(index), NanogapConfig()), [0.2e12])
+        assert np.isfinite(spec.fe_avg).all()

@@ -147,6 +147,7 @@ def train_command(
     path = save(surrogate, out)
     payload: dict[str, Any] = {"kind": kind, "checkpoint": str(path), "size_bytes": path.stat().st_size}
     payload |= {k: v for k, v in surrogate.metadata["training"].items() if not isinstance(v, list | dict)}
+    payload["training_designs"] = payload.pop("designs")
     if held_out is not None:
         evaluate = evaluate_thz if kind == "thz" else evaluate_acoustic
         payload |= evaluate(surrogate, held_out)
