@@ -128,3 +128,37 @@ def test_bad_arguments_fail_before_any_file_is_written(tmp_path, files):
         ["surrogate", "eval", "acoustic", "--model", str(files["thz", "ckpt"]), "--data", str(files["thz", "test"])],
     )
     assert result.exit_code == 2 and "holds kind='thz'; asked for kind='acoustic'" in result.output
+
+
+def test_bench_surrogate_search_compares_with_a_physics_only_baseline(tmp_path):
+    payload = invoke(
+        "bench",
+        "surrogate-search",
+        "thz",
+        "--seeds",
+        "1",
+        "--agent",
+        "random",
+        "--physics-budget",
+        "40",
+        "--baseline",
+        "random",
+        "--baseline-steps",
+        "40",
+        "--round-steps",
+        "64",
+        "--verify",
+        "8",
+        "--runs-root",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "b.json"),
+        "--json",
+    )
+    (row,) = payload["seeds"]
+    assert payload["physics_evaluations"] == row["physics_evaluations"] == 40
+    assert payload["surrogate_evaluations"] == row["surrogate_evaluations"] > 0
+    assert payload["mean_surrogate_objective"] == row["surrogate_objective"] > 0
+    assert payload["mean_physics_only_objective"] == row["physics_only_objective"] > 0
+    for run_dir in row["run_dirs"]:
+        assert (tmp_path / run_dir.split("/")[-1] / "best.json").is_file()

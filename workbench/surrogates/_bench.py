@@ -109,3 +109,73 @@ def bench_surrogates(
             acoustic_model, sizes.get("acoustic_model_designs", 256), sizes.get("acoustic_surrogate_designs", 4096)
         ),
     }
+
+
+SEARCH_DEFAULTS = {"thz": (2_000, "cmaes", 2_000), "acoustic": (1_000, "de", 2_000)}
+"""Per family: (physics budget of the surrogate-assisted search, physics-only baseline agent, its budget)."""
+
+
+def bench_surrogate_search(
+    kind: str,
+    seeds: int = 3,
+    agent: str = "ddqn",
+    physics_budget: int | None = None,
+    baseline: str | None = None,
+    baseline_steps: int | None = None,
+    runs_root: str = "runs/bench-surrogate-search",
+    round_steps: int = 4_000,
+    verify: int = 50,
+) -> dict[str, Any]:
+    """Surrogate-assisted ``agent`` on a physics budget vs a physics-only ``baseline``, seeds 0…seeds − 1, one run.
+
+    Every search writes its run folder under ``runs_root``; the objective compared is the env's
+    (higher is better; THz ``field_enhancement``: FE at 0.2 THz; acoustic ``quiet``: −J in dB) of
+    the best physics-evaluated design of each search.
+    """
+    from ..search import SearchConfig, search
+    from ._active import ActiveConfig, surrogate_search
+
+    budget, default_baseline, default_steps = SEARCH_DEFAULTS[kind]
+    budget = physics_budget or budget
+    baseline, baseline_steps = baseline or default_baseline, baseline_steps or default_steps
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    rows = []
+    for seed in range(seeds):
+        common = {"kind": kind, "seed": seed, "runs_root": runs_root, "progress": False}
+        plain = search(
+            SearchConfig(agent=baseline, steps=baseline_steps, name=f"{kind}-{baseline}-{stamp}-s{seed}", **common)
+        )
+        active = surrogate_search(
+            ActiveConfig(
+                SearchConfig(
+                    agent=agent, steps=round_steps, name=f"{kind}-surrogate-{agent}-{stamp}-s{seed}", **common
+                ),
+                budget,
+                round_steps=round_steps,
+                verify=verify,
+            )
+        )
+        rows.append(
+            {
+                "seed": seed,
+                "physics_only_objective": plain.best_value,
+                "surrogate_objective": active.best_value,
+                "physics_evaluations": active.physics_evaluations,
+                "surrogate_evaluations": active.surrogate_evaluations,
+                "rounds": active.rounds,
+                "run_dirs": [str(plain.run_dir), str(active.run_dir)],
+            }
+        )
+    mean = {key: float(np.mean([r[key] for r in rows])) for key in ("physics_only_objective", "surrogate_objective")}
+    return {
+        "kind": kind,
+        "agent": agent,
+        "physics_budget": budget,
+        "baseline": baseline,
+        "baseline_physics_evaluations": baseline_steps,
+        "seeds": rows,
+        "mean_physics_only_objective": mean["physics_only_objective"],
+        "mean_surrogate_objective": mean["surrogate_objective"],
+        "physics_evaluations": int(np.mean([r["physics_evaluations"] for r in rows])),
+        "surrogate_evaluations": int(np.mean([r["surrogate_evaluations"] for r in rows])),
+    }

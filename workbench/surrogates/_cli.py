@@ -224,7 +224,63 @@ def bench_command(
     console.print(f"JSON: {result['json_path']}")
 
 
+def bench_search_command(
+    kind: Kind,
+    seeds: Annotated[int, typer.Option(help="Seeds 0…seeds − 1, each searched both ways.")] = 3,
+    agent: Annotated[str, typer.Option(help="Agent of the surrogate-assisted search.")] = "ddqn",
+    physics_budget: Annotated[
+        int | None, typer.Option(help="Its physics budget (default 2000 THz, 1000 acoustic).")
+    ] = None,
+    baseline: Annotated[str | None, typer.Option(help="Physics-only agent (default cmaes THz, de acoustic).")] = None,
+    baseline_steps: Annotated[int | None, typer.Option(help="Its physics budget (default 2000).")] = None,
+    round_steps: Annotated[int, typer.Option(help="Agent iterations per verification round.")] = 4_000,
+    verify: Annotated[int, typer.Option(help="Designs verified per round.")] = 50,
+    runs_root: Annotated[Path, typer.Option(help="Parent folder of the run folders.")] = Path(
+        "runs/bench-surrogate-search"
+    ),
+    out: Annotated[Path | None, typer.Option(help="JSON output file.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Surrogate-assisted search on a physics budget vs a physics-only baseline, mean of seeds, one run."""
+    from ._bench import bench_surrogate_search
+
+    cli = _cli()
+    try:
+        if kind not in ("thz", "acoustic") or seeds < 1:
+            raise ValueError(f"need kind thz or acoustic and seeds >= 1; got kind={kind!r}, seeds={seeds}")
+        result = bench_surrogate_search(
+            kind, seeds, agent, physics_budget, baseline, baseline_steps, str(runs_root), round_steps, verify
+        )
+    except ValueError as error:
+        raise cli._fail(str(error)) from None
+    result["json_path"] = str(cli._write_bench(result, out, f"surrogate-search-{kind}"))
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, allow_nan=False))
+        return
+    table = Table(title=f"bench surrogate-search {kind}: objective of the best physics-evaluated design")
+    for column in (
+        "seed",
+        f"{result['baseline']} ({result['baseline_physics_evaluations']} physics)",
+        f"surrogate {agent} ({result['physics_budget']} physics)",
+        "surrogate evaluations",
+    ):
+        table.add_column(column)
+    for row in result["seeds"]:
+        table.add_row(
+            str(row["seed"]),
+            f"{row['physics_only_objective']:.6g}",
+            f"{row['surrogate_objective']:.6g}",
+            f"{row['surrogate_evaluations']:,}",
+        )
+    table.add_row(
+        "mean", f"{result['mean_physics_only_objective']:.6g}", f"{result['mean_surrogate_objective']:.6g}", ""
+    )
+    console.print(table)
+    console.print(f"JSON: {result['json_path']}")
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """Add ``surrogate`` to ``app`` and ``surrogate`` to ``bench_app``."""
+    """Add ``surrogate`` to ``app``, and ``surrogate`` and ``surrogate-search`` to ``bench_app``."""
     app.add_typer(surrogate_app, name="surrogate")
     bench_app.command("surrogate")(bench_command)
+    bench_app.command("surrogate-search")(bench_search_command)
