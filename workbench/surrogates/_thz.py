@@ -82,12 +82,17 @@ def _rational(coef: torch.Tensor, x: torch.Tensor, rayleigh_x: torch.Tensor) -> 
     """(ln|·|, arg) of the rational form of the module docstring, each (n, m).
 
     Args:
-        coef: (n, _N_RATIONAL) raw trunk outputs. x: (n, m) f/f_hi. rayleigh_x: (n, m, 2) f/f_R,i.
+        coef: (n, _N_RATIONAL) raw trunk outputs. x: (n, m) f/f_hi, or (1, m) shared by every row.
+        rayleigh_x: (n, m, 2) f/f_R,i.
     """
     n_bg = _DEGREE + 1
-    powers = torch.stack([x**j for j in range(n_bg)], dim=-1)
-    real = (powers * coef[:, None, :n_bg]).sum(-1)
-    imag = (powers * coef[:, None, n_bg : 2 * n_bg]).sum(-1)
+    if x.shape[0] == 1:  # one grid for all rows: the background is a matrix product
+        powers = torch.cat([x**j for j in range(n_bg)])  # (n_bg, m)
+        real, imag = coef[:, :n_bg] @ powers, coef[:, n_bg : 2 * n_bg] @ powers
+    else:
+        powers = torch.stack([x**j for j in range(n_bg)], dim=-1)
+        real = (powers * coef[:, None, :n_bg]).sum(-1)
+        imag = (powers * coef[:, None, n_bg : 2 * n_bg]).sum(-1)
     k0 = 2 * n_bg
     for k in range(_N_POLES):
         for sign, offset in ((-1.0, k0 + 4 * k), (1.0, k0 + 4 * k + 2)):  # the pole, then its zero
@@ -134,7 +139,7 @@ class ThzNet(nn.Module):
         if self.head == "mlp":
             a, p, ar, pr = out.view(n, 4, m).unbind(1)
             return a, p, ar, pr
-        grid = self.freqs.expand(n, m) if freqs is None else freqs
+        grid = self.freqs[None, :] if freqs is None else freqs
         log_t, phase_t = _rational(out[:, :_N_RATIONAL], grid / self.f_hi, grid[:, :, None] / rayleigh[:, None, :])
         per_freq = out[:, _N_RATIONAL:].view(n, -1, m)
         if freqs is not None:
@@ -268,8 +273,11 @@ class ThzSurrogate:
         raw = thz_features(lengths, self.eps, self.n_max)
         x = torch.as_tensor(self.features(raw), dtype=torch.float32)
         rayleigh = torch.as_tensor(np.exp(raw[:, 11:13]), dtype=torch.float32)
+        on_grid = freqs is not None and np.shape(freqs)[-1] == len(self.net.freqs)
+        if on_grid and np.array_equal(np.asarray(freqs), np.broadcast_to(self.metadata["freqs"], np.shape(freqs))):
+            freqs = None  # the band grid itself: no interpolation
         f = None if freqs is None else torch.tensor(np.asarray(freqs), dtype=torch.float32)
-        with torch.no_grad():
+        with torch.inference_mode():
             if self.net.head == "mlp" and f is not None:
                 a, p, ar, pr = (_interp_torch(v, self.net.freqs, f) for v in self.net(x, rayleigh))
             else:
