@@ -20,6 +20,7 @@ from rich.table import Table  # noqa: E402
 from analytic import acoustic, thz  # noqa: E402
 
 from ._export_cli import export_app  # noqa: E402
+from .surrogates._cli import register as register_surrogates  # noqa: E402
 from .units import parse_quantity  # noqa: E402
 
 app = typer.Typer(help="Inverse-design and physics-informed ML workbench.", no_args_is_help=True)
@@ -28,6 +29,7 @@ bench_app = typer.Typer(help="Benchmarks: fast path vs reference, measured in on
 app.add_typer(thz_app, name="thz")
 app.add_typer(bench_app, name="bench")
 app.add_typer(export_app, name="export")
+register_surrogates(app, bench_app)
 console = Console()
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
@@ -244,6 +246,15 @@ def search_command(
         Path | None,
         typer.Option("--resume", help="Continue the killed search in this run folder (its config.json rules)."),
     ] = None,
+    model: Annotated[
+        str, typer.Option(help="physics (default), surrogate (trained in the run), or a surrogate checkpoint path.")
+    ] = "physics",
+    physics_budget: Annotated[
+        int | None, typer.Option(help="With a surrogate: designs the physics may evaluate (training + verification).")
+    ] = None,
+    round_steps: Annotated[
+        int, typer.Option(help="With a surrogate: agent iterations per verification round.")
+    ] = 4_000,
     as_json: JsonFlag = False,
 ) -> None:
     """Inverse design (Double DQN by default); writes runs/<name>/ and prints the best design."""
@@ -269,6 +280,8 @@ def search_command(
                 runs_root=str(runs_root),
                 name=name,
             )
+            if model != "physics":
+                return _surrogate_search(cfg, model, physics_budget, round_steps, as_json)
             result = search(cfg)
         else:
             result = resume(resume_dir)
@@ -297,6 +310,25 @@ def search_command(
     console.print(
         f"{result.iterations:,} iterations at {result.iterations_per_s:,.0f} it/s; run folder {result.run_dir}"
     )
+
+
+def _surrogate_search(cfg: object, model: str, physics_budget: int | None, round_steps: int, as_json: bool) -> None:
+    from .surrogates import ActiveConfig, surrogate_search
+
+    if physics_budget is None:
+        raise ValueError(f"--model {model} needs --physics-budget (designs the physics may evaluate)")
+    result = surrogate_search(ActiveConfig(cfg, physics_budget, model, round_steps=round_steps))
+    payload = {
+        "run_dir": str(result.run_dir),
+        "physics_evaluations": result.physics_evaluations,
+        "surrogate_evaluations": result.surrogate_evaluations,
+        "rounds": result.rounds,
+        "best": result.best,
+    }
+    if as_json:
+        _emit_json(payload)
+        return
+    console.print_json(json.dumps(payload, default=str))
 
 
 def _write_bench(result: dict, out: Path | None, name: str) -> Path:

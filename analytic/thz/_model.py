@@ -74,6 +74,17 @@ class Spectrum:
         """|t| (float64, same shape as ``t``)."""
         return np.abs(self.t)
 
+    @classmethod
+    def from_amplitudes(cls, batch: LoopArrayBatch, freqs: ArrayLike, t: np.ndarray, r: np.ndarray) -> Spectrum:
+        """The batched Spectrum of given zero-order amplitudes (from a surrogate, say).
+
+        Args:
+            batch: the loop arrays (geometry and materials set β, the FE factors and diffraction).
+            freqs: (n_freq,) or (n_geom, n_freq) Hz. t, r: (n_geom, n_freq) complex128.
+        """
+        grid = np.broadcast_to(np.asarray(freqs, dtype=np.float64), np.shape(t))
+        return _assemble(batch.geometry_matrix(), np.array(grid), t, r, batch.eps_substrate, batch.eps_superstrate)
+
 
 @dataclass(frozen=True)
 class Resonance:

@@ -263,3 +263,22 @@ def test_batch_errors_name_the_first_bad_index_and_mismatched_materials():
         thz.Drude(-1.0, 1e13)
     with pytest.raises(ValueError, match="fmin"):
         thz.resonance(GOLD_ROW, 2e12, 1e12)
+
+
+def test_spectrum_from_amplitudes_rebuilds_the_model_spectrum():
+    batch = thz.LoopArrayBatch(
+        gap=[5e-9, 10e-9],
+        thickness=[100e-9, 50e-9],
+        side_x=[100e-6, 80e-6],
+        side_y=[100e-6, 120e-6],
+        period_x=[200e-6, 150e-6],
+        period_y=[200e-6, 400e-6],
+    )
+    freqs = np.linspace(0.1e12, 0.8e12, 7)
+    spec = thz.spectra(batch, freqs)
+    again = thz.Spectrum.from_amplitudes(batch, freqs, spec.t, spec.r)
+    for name in ("freqs", "transmittance", "reflectance", "fe_avg", "fe_peak", "fe_avg_substrate_normalised"):
+        np.testing.assert_allclose(
+            getattr(again, name), np.broadcast_to(getattr(spec, name), again.t.shape), rtol=1e-14
+        )
+    np.testing.assert_array_equal(again.above_diffraction, spec.above_diffraction)

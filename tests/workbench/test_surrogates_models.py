@@ -1,0 +1,248 @@
+"""Surrogate networks and checkpoints: the physics-model protocols, physics fallback, metadata checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analytic import acoustic, thz
+from envs.nanogap import DESIGN_PARAMETERS, DesignGrid, NanogapConfig
+from envs.plate_cavity import CavityGrid, PlateCavityConfig
+from workbench.surrogates import (
+    evaluate_acoustic,
+    evaluate_thz,
+    load,
+    make_dataset,
+    save,
+    train_acoustic,
+    train_thz,
+)
+from workbench.surrogates._datasets import thz_batch
+from workbench.surrogates._thz import ThzNet, _interp_torch
+
+ACOUSTIC_ENV = {"band": (20.0, 60.0)}
+
+
+@pytest.fixture(scope="module")
+def thz_data():
+    return make_dataset("thz", 96, seed=5, points=16)
+
+
+@pytest.fixture(scope="module")
+def acoustic_data():
+    return make_dataset("acoustic", 48, seed=5, env=ACOUSTIC_ENV)
+
+
+@pytest.fixture(scope="module", params=["mlp", "physics", "hybrid"])
+def thz_model(request, thz_data):
+    return train_thz(thz_data, head=request.param, width=16, depth=2, epochs=3, seed=0)
+
+
+@pytest.fixture(scope="module")
+def acoustic_model(acoustic_data):
+    return train_acoustic(acoustic_data, width=16, depth=2, members=2, epochs=3, seed=0)
+
+
+def test_thz_surrogate_answers_the_spectra_protocol_with_finite_fields(thz_model, thz_data):
+    batch = thz_batch(thz_data.designs[:5], NanogapConfig())
+    spec = thz_model.spectra(batch, np.array([0.2e12, 0.31e12]))
+    assert isinstance(spec, thz.Spectrum)
+    for name in ("t", "r", "transmittance", "reflectance", "fe_avg", "fe_peak", "fe_avg_substrate_normalised"):
+        value = getattr(spec, name)
+        assert value.shape == (5, 2) and np.all(np.isfinite(value)), name
+    beta = batch.gap * 2 * (batch.side_x + batch.side_y) / (batch.period_x * batch.period_y)
+    np.testing.assert_allclose(spec.fe_avg, np.abs(spec.t) / beta[:, None], rtol=1e-12)
+    assert thz_model.surrogate_evaluations == 5 and thz_model.physics_evaluations == 0
+
+
+def test_thz_prediction_off_the_band_grid_matches_the_grid_at_grid_frequencies(thz_model, thz_data):
+    lengths = thz_data.designs[:4]
+    on_grid = thz_model.predict(lengths)[0]
+    at = thz_model.predict(lengths, np.broadcast_to(thz_data.freqs, (4, len(thz_data.freqs))))[0]
+    np.testing.assert_allclose(np.abs(at), np.abs(on_grid), rtol=1e-5)
+
+
+def test_thz_design_outside_the_training_box_is_flagged_and_answered_by_the_physics(thz_data):
+    model = train_thz(thz_data, head="physics", width=8, depth=1, epochs=1)
+    lengths = thz_data.designs[:3].copy()
+    lengths[0, DESIGN_PARAMETERS.index("gap")] = 30e-9  # the grid stops at 20 nm
+    batch = thz_batch(lengths, NanogapConfig())
+    spec = model.spectra(batch, [0.2e12])
+    exact = thz.spectra(thz_batch(lengths[:1], NanogapConfig()), [0.2e12])
+    assert spec.t[0, 0] == pytest.approx(exact.t[0, 0], rel=1e-7)
+    assert (model.out_of_bounds, model.physics_evaluations, model.surrogate_evaluations) == (1, 1, 2)
+
+
+def test_thz_frequency_outside_the_band_sends_the_call_to_the_physics(thz_data):
+    model = train_thz(thz_data, head="mlp", width=8, depth=1, epochs=1)
+    batch = thz_batch(thz_data.designs[:2], NanogapConfig())
+    spec = model.spectra(batch, [0.6e12])
+    np.testing.assert_array_equal(spec.t, thz.spectra(batch, [0.6e12]).t)
+    assert model.physics_evaluations == 2
+
+
+def test_hybrid_head_starts_as_the_physics_head(thz_data):
+    torch.manual_seed(0)
+    freqs = thz_data.freqs
+    hybrid = ThzNet(14, freqs, "hybrid", 8, 1)
+    physics = ThzNet(14, freqs, "physics", 8, 1)
+    state = hybrid.net.state_dict()
+    keep = physics.net[-1].bias.shape[0]
+    last = str(len(hybrid.net) - 1)
+    state[f"{last}.weight"], state[f"{last}.bias"] = state[f"{last}.weight"][:keep], state[f"{last}.bias"][:keep]
+    physics.net.load_state_dict(state)
+    x = torch.randn(3, 14)
+    rayleigh = torch.full((3, 2), 0.4e12)
+    for a, b in zip(hybrid(x, rayleigh), physics(x, rayleigh)):
+        torch.testing.assert_close(a, b)
+    assert torch.all(torch.isfinite(hybrid(x, rayleigh)[0]))
+
+
+@given(st.lists(st.floats(-5, 5), min_size=4, max_size=12), st.floats(0.0, 1.0))
+def test_band_interpolation_matches_numpy_interp(values, where):
+    grid = torch.linspace(1.0, 2.0, len(values), dtype=torch.float64)
+    f = torch.tensor([[1.0 + where]], dtype=torch.float64)
+    got = _interp_torch(torch.tensor([values], dtype=torch.float64), grid, f)
+    assert float(got) == pytest.approx(np.interp(1.0 + where, grid.numpy(), values), abs=1e-9)
+
+
+def test_thz_checkpoint_round_trip_keeps_predictions_and_metadata(tmp_path, thz_model, thz_data):
+    path = save(thz_model, tmp_path / "thz.pt")
+    back = load("thz", path, env={})
+    np.testing.assert_array_equal(back.predict(thz_data.designs[:3])[0], thz_model.predict(thz_data.designs[:3])[0])
+    assert back.metadata["band"] == [0.05e12, 0.5e12] and back.metadata["features"] == thz_model.metadata["features"]
+    assert back.metadata["network"]["head"] == thz_model.net.head
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"eps_substrate": 11.7}, r"eps_substrate: checkpoint eps_substrate=3.8, env eps_substrate=11.7"),
+        ({"gap": (1e-9, 30e-9, 1e-9)}, r"on gap: checkpoint gap=\[1e-09, 2e-08, 1e-09\], env gap="),
+        ({"metal": "silver"}, r"on metal: checkpoint metal='gold', env metal='silver'"),
+        ({"target_frequency": 0.03e12}, r"target_frequency: checkpoint band=\(5e\+10, 5e\+11\) Hz"),
+    ],
+)
+def test_thz_checkpoint_refuses_an_env_that_disagrees(tmp_path, thz_model, env, message):
+    path = save(thz_model, tmp_path / "thz.pt")
+    with pytest.raises(ValueError, match=message):
+        load("thz", path, env=env)
+
+
+def test_thz_batch_with_other_materials_is_refused(thz_model, thz_data):
+    batch = thz_batch(thz_data.designs[:2], NanogapConfig(eps_gap=4.0))
+    with pytest.raises(ValueError, match=r"eps_gap: checkpoint eps_gap=\(9\+0j\), batch eps_gap=\(4\+0j\)"):
+        thz_model.spectra(batch, [0.2e12])
+
+
+def test_loading_a_missing_or_foreign_checkpoint_is_refused(tmp_path, thz_model):
+    with pytest.raises(ValueError, match="does not exist"):
+        load("thz", tmp_path / "none.pt")
+    path = save(thz_model, tmp_path / "thz.pt")
+    with pytest.raises(ValueError, match="holds kind='thz'; asked for kind='acoustic'"):
+        load("acoustic", path)
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load("thz", tmp_path / "junk.pt")
+    with pytest.raises(ValueError, match="kind must be one of thz, acoustic"):
+        load("optics")
+
+
+def test_thz_evaluation_reports_the_goal_keys(thz_model, thz_data):
+    result = evaluate_thz(thz_model, thz_data)
+    for key in (
+        "median_abs_log10_fe_error",
+        "p95_abs_log10_fe_error",
+        "resonance_rel_error_p95",
+        "peak_fe_rel_error_p95",
+    ):
+        assert np.isfinite(result[key]) and result[key] >= 0
+
+
+def _acoustic_batch(data, rows):
+    return CavityGrid(PlateCavityConfig(**ACOUSTIC_ENV)).batch(data.index[rows])
+
+
+def test_acoustic_surrogate_answers_band_level_and_f1_with_spreads(acoustic_model, acoustic_data):
+    batch = _acoustic_batch(acoustic_data, slice(0, 6))
+    j = acoustic_model.band_level(batch, acoustic_data.freqs, 8, 8)
+    f1 = acoustic_model.first_coupled_frequency(batch, 8, 8)
+    assert j.shape == f1.shape == (6,) and np.all(np.isfinite(j)) and np.all(f1 > 0)
+    pred = acoustic_model.predict(*acoustic_model.columns(batch))
+    assert pred["lp_avg"].shape == (6, len(acoustic_data.freqs)) and np.all(pred["j_std"] > 0)
+    assert acoustic_model.surrogate_evaluations == 12
+
+
+def test_acoustic_columns_of_a_batch_equal_the_grid_columns(acoustic_model, acoustic_data):
+    columns, material = acoustic_model.columns(_acoustic_batch(acoustic_data, slice(None)))
+    np.testing.assert_allclose(columns, acoustic_data.designs, rtol=1e-12)
+    assert np.array_equal(material, acoustic_data.index[:, 0])
+    assert acoustic_model.inside(columns, material).all()
+
+
+def test_acoustic_design_over_the_mass_budget_is_answered_by_the_physics(acoustic_data):
+    model = train_acoustic(acoustic_data, width=8, depth=1, members=1, epochs=1)
+    grid = CavityGrid(PlateCavityConfig(**ACOUSTIC_ENV))
+    heavy = acoustic_data.index[:2].copy()
+    heavy[0, 1] = grid.sizes[1] - 1  # thickest plate
+    heavy[0, 0] = grid.sizes[0] - 1  # steel
+    heavy[0, 2:4] = grid.sizes[2:4] - 1  # largest plate: far over the budget
+    batch = grid.batch(heavy)
+    j = model.band_level(batch, acoustic_data.freqs, 8, 8)
+
+    exact = acoustic.band_level(acoustic.responses(grid.batch(heavy[:1]), acoustic_data.freqs, 8, 8))
+    assert j[0] == pytest.approx(exact[0], rel=1e-12)
+    f1 = model.first_coupled_frequency(batch, 8, 8)
+    assert f1[0] == pytest.approx(acoustic.first_coupled_frequencies(grid.batch(heavy[:1]), 8, 8)[0], rel=1e-12)
+    assert model.out_of_bounds == 2 and model.physics_evaluations == 2
+
+
+def test_acoustic_call_with_other_modes_or_band_is_refused(acoustic_model, acoustic_data):
+    batch = _acoustic_batch(acoustic_data, slice(0, 2))
+    with pytest.raises(ValueError, match="n_plate: checkpoint n_plate=8, call n_plate=10"):
+        acoustic_model.band_level(batch, acoustic_data.freqs, 10, 8)
+    with pytest.raises(ValueError, match="on band: checkpoint band grid of"):
+        acoustic_model.band_level(batch, acoustic_data.freqs[:-3], 8, 8)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"air_loss": 0.02}, "air_loss: checkpoint air_loss=0.01, env air_loss=0.02"),
+        ({"band": (20.0, 400.0)}, r"band: checkpoint band=\[20.0, 60.0\], env band=\[20.0, 400.0\]"),
+        ({"materials": ("steel",)}, r"materials: checkpoint materials=\['polymer', 'aluminium', 'steel'\]"),
+    ],
+)
+def test_acoustic_checkpoint_refuses_an_env_that_disagrees(tmp_path, acoustic_model, env, message):
+    path = save(acoustic_model, tmp_path / "ac.pt")
+    with pytest.raises(ValueError, match=message):
+        load("acoustic", path, env={**ACOUSTIC_ENV, **env})
+
+
+def test_acoustic_checkpoint_round_trip_and_objective_independence(tmp_path, acoustic_model, acoustic_data):
+    path = save(acoustic_model, tmp_path / "ac.pt")
+    back = load("acoustic", path, env={**ACOUSTIC_ENV, "objective": "tune", "target_frequency": 80.0})
+    batch = _acoustic_batch(acoustic_data, slice(0, 3))
+    np.testing.assert_array_equal(
+        back.band_level(batch, acoustic_data.freqs, 8, 8), acoustic_model.band_level(batch, acoustic_data.freqs, 8, 8)
+    )
+
+
+def test_acoustic_evaluation_reports_the_goal_keys(acoustic_model, acoustic_data):
+    result = evaluate_acoustic(acoustic_model, acoustic_data)
+    assert result["j_mae_db"] >= 0 and result["j_p95_db"] >= result["j_mae_db"] * 0
+    assert -1 <= result["spearman"] <= 1
+
+
+@pytest.mark.parametrize("kind", ["thz", "acoustic"])
+def test_shipped_checkpoint_loads_against_the_default_env(kind):
+    model = load(kind, env={})
+    assert model.metadata["kind"] == kind and model.metadata["training"]["command"].startswith("workbench surrogate")
+    grid = DesignGrid(NanogapConfig()) if kind == "thz" else None
+    if grid is not None:
+        index = np.array([grid.center()])
+        spec = model.spectra(thz_batch(grid.lengths(index), NanogapConfig()), [0.2e12])
+        assert np.isfinite(spec.fe_avg).all()

@@ -1,0 +1,112 @@
+"""Surrogate-assisted search: the physics budget is spent exactly, best.json holds a physics-verified design."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from workbench.cli import app
+from workbench.search import SearchConfig
+from workbench.surrogates import ActiveConfig, save, surrogate_search, train_thz
+from workbench.surrogates._datasets import make_dataset
+
+# Small and fast: 4×4 modes, 46 frequencies (η = 0.05 over 20–60 Hz), two masses.
+SMALL_CAVITY = {
+    "n_plate": 4,
+    "n_transverse": 4,
+    "band": (20.0, 60.0),
+    "plate_loss": 0.05,
+    "air_loss": 0.05,
+    "n_masses": 2,
+}
+TINY = {"verify": 8, "round_steps": 64, "epochs": 3, "refit_epochs": 1, "width": 16, "depth": 1}
+
+
+def _search(tmp_path, kind: str, agent: str, env: dict, budget: int, **options) -> ActiveConfig:
+    cfg = SearchConfig(kind=kind, agent=agent, steps=64, num_envs=8, env=env, runs_root=str(tmp_path), progress=False)
+    return ActiveConfig(cfg, physics_budget=budget, **(TINY | options))
+
+
+@pytest.mark.parametrize(("kind", "agent", "env"), [("acoustic", "random", SMALL_CAVITY), ("thz", "ddqn", {})])
+def test_search_spends_the_physics_budget_exactly_and_keeps_a_verified_best(tmp_path, kind, agent, env):
+    cfg = _search(tmp_path, kind, agent, env, budget=40, initial=20)
+    result = surrogate_search(cfg)
+    assert result.physics_evaluations == 40 and result.rounds == 3
+    rows = list(csv.DictReader(open(result.run_dir / "metrics.csv")))
+    assert [int(r["physics_evaluations"]) for r in rows] == [28, 36, 40]
+    assert [int(r["verified"]) for r in rows] == [8, 8, 4]
+    assert int(rows[-1]["surrogate_evaluations"]) == result.surrogate_evaluations > 0
+    for row in rows:
+        assert np.isfinite(float(row["gap_mean_abs"])) and float(row["gap_mean_abs"]) >= 0
+    best = json.loads((result.run_dir / "best.json").read_text())
+    assert best["verified"] == "physics" and best["physics_evaluations"] == 40
+    physics = gym.make(cfg.search.env_id, config=cfg.search.env_config()).unwrapped.core
+    grid = physics.grid
+    index = np.array([[int(np.argmin(np.abs(grid.values[p] - v))) for p, v in enumerate(_columns(kind, grid, best))]])
+    assert physics.evaluate(index)[0].objective == pytest.approx(best["objective"], rel=1e-9)
+    assert float(rows[-1]["best_verified_objective"]) == pytest.approx(best["objective"], rel=1e-12)
+
+
+def _columns(kind, grid, best):
+    design = best["design"]
+    if kind == "thz":
+        from envs.nanogap import DESIGN_PARAMETERS
+
+        return [design[name] for name in DESIGN_PARAMETERS]
+    masses = [
+        v
+        for p in range(1, 3)
+        for v in (design[f"mass_{p}_x"] / design["lx"], design[f"mass_{p}_y"] / design["ly"], design[f"mass_{p}"])
+    ]
+    return [design["density"], design["thickness"], design["lx"], design["ly"], design["lz"], *masses]
+
+
+def test_a_budget_not_above_the_first_training_set_is_refused_before_any_folder(tmp_path):
+    with pytest.raises(ValueError, match=r"physics_budget must exceed the first training set \(20 designs"):
+        _search(tmp_path / "runs", "thz", "random", {}, budget=20, initial=20)
+    assert not (tmp_path / "runs").exists()
+    with pytest.raises(ValueError, match="initial must be an integer >= 16; got initial=4"):
+        _search(tmp_path, "thz", "random", {}, budget=20, initial=4)
+
+
+def test_a_checkpoint_counts_its_training_designs_against_the_budget(tmp_path):
+    data = make_dataset("thz", 24, seed=2, points=16)
+    path = save(train_thz(data, head="physics", width=8, depth=1, epochs=1), tmp_path / "thz.pt")
+    with pytest.raises(ValueError, match=rf"first training set \(24 designs, training designs of {path}\)"):
+        _search(tmp_path, "thz", "random", {}, budget=24, model=str(path))
+    result = surrogate_search(_search(tmp_path, "thz", "random", {}, budget=40, model=str(path)))
+    assert result.physics_evaluations == 40 and json.loads((result.run_dir / "best.json").read_text())["rounds"] == 2
+
+
+def test_cli_search_with_a_surrogate_reports_physics_and_surrogate_evaluations(tmp_path):
+    result = CliRunner().invoke(
+        app,
+        [
+            "search",
+            "thz",
+            "--model",
+            "surrogate",
+            "--physics-budget",
+            "40",
+            "--agent",
+            "random",
+            "--steps",
+            "64",
+            "--round-steps",
+            "64",
+            "--runs-root",
+            str(tmp_path),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["physics_evaluations"] == 40 and payload["surrogate_evaluations"] > 0
+    assert payload["best"]["verified"] == "physics"
+    missing = CliRunner().invoke(app, ["search", "thz", "--model", "surrogate", "--runs-root", str(tmp_path / "x")])
+    assert missing.exit_code == 2 and "needs --physics-budget" in missing.output and not (tmp_path / "x").exists()
