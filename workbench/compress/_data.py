@@ -68,7 +68,9 @@ def design_inputs(kind: str, n: int, seed: int) -> tuple[np.ndarray, torch.Tenso
     return index, torch.as_tensor(grid.normalise(index), dtype=torch.float32)
 
 
-def physics_data(kind: str, n: int, seed: int, metal: str = "gold", stats: tuple[float, float] | None = None) -> PhysicsData:
+def physics_data(
+    kind: str, n: int, seed: int, metal: str = "gold", stats: tuple[float, float] | None = None
+) -> PhysicsData:
     """Designs and their physics targets.
 
     Args:

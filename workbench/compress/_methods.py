@@ -15,7 +15,6 @@ from torch import nn
 
 from ._bed import BlockSelection, aligned_select, bed_select, optimal_select
 from ._layers import (
-    CompressedLinear,
     LayerPayload,
     compress_model,
     compressed_layers,
@@ -93,8 +92,13 @@ def _capture(model: nn.Module, module: nn.Module, x: torch.Tensor) -> tuple[torc
 
 
 def _optimise(
-    params: list[nn.Parameter], loss_fn: Callable[[torch.Tensor], torch.Tensor], n: int, iters: int, lr: float,
-    batch_size: int, seed: int,
+    params: list[nn.Parameter],
+    loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    n: int,
+    iters: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
 ) -> None:
     """Adam with a cosine schedule to 0 on random minibatches of indices into n samples."""
     optimiser = torch.optim.Adam(params, lr=lr)
@@ -165,7 +169,9 @@ def ptq(
                 layer_spec = replace(spec, granularity=granularity, group_size=None)
                 report.layers[name] = {"granularity": granularity}
             scale, zero = rtn_params(w, layer_spec)
-            payloads[name] = LayerPayload(codes=quantize(w, scale, zero, layer_spec), spec=layer_spec, scale=scale, zero=zero)
+            payloads[name] = LayerPayload(
+                codes=quantize(w, scale, zero, layer_spec), spec=layer_spec, scale=scale, zero=zero
+            )
         report.seconds = time.perf_counter() - start
         return compress_model(model, payloads), report
     lr = lr if lr is not None else (3e-3 if method == "flexround" else 9e-4)
@@ -199,7 +205,11 @@ def ptq(
             _optimise(
                 list(quantizers[name].parameters()),
                 lambda i, layer=layer, x_q=x_q, y_fp=y_fp: F.mse_loss(layer(x_q[i]), y_fp[i]),
-                len(calib), iters, lr, batch_size, seed,
+                len(calib),
+                iters,
+                lr,
+                batch_size,
+                seed,
             )
     payloads = {}
     for name, quantizer in quantizers.items():
@@ -222,7 +232,9 @@ def w8a8(model: nn.Module, layers: list[str] | None = None) -> tuple[nn.Module, 
     for name, layer in _check_layers(model, layers).items():
         w = weight_matrix(layer)
         scale, zero = rtn_params(w, spec)
-        payloads[name] = LayerPayload(codes=quantize(w, scale, zero, spec), spec=spec, scale=scale, zero=zero, act_bits=8)
+        payloads[name] = LayerPayload(
+            codes=quantize(w, scale, zero, spec), spec=spec, scale=scale, zero=zero, act_bits=8
+        )
     return compress_model(model, payloads), Report(time.perf_counter() - start)
 
 
