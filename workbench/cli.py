@@ -17,6 +17,7 @@ from rich.table import Table
 
 from analytic import acoustic, thz
 
+from .compress._cli import register as register_compress
 from .units import parse_quantity
 
 app = typer.Typer(help="Inverse-design and physics-informed ML workbench.", no_args_is_help=True)
@@ -24,6 +25,7 @@ thz_app = typer.Typer(help="THz nanogap-loop arrays.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks: fast path vs reference, measured in one run.", no_args_is_help=True)
 app.add_typer(thz_app, name="thz")
 app.add_typer(bench_app, name="bench")
+register_compress(app, bench_app)
 console = Console()
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]

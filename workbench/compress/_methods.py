@@ -224,16 +224,28 @@ def _set(model: nn.Module, name: str, module: nn.Module) -> None:
     setattr(model.get_submodule(parent_name) if parent_name else model, child, module)
 
 
-def w8a8(model: nn.Module, layers: list[str] | None = None) -> tuple[nn.Module, Report]:
-    """8-bit symmetric per-channel RTN weights and dynamic per-row 8-bit activations (W8A8)."""
+def w8a8(
+    model: nn.Module, layers: list[str] | None = None, act_layers: list[str] | None = None
+) -> tuple[nn.Module, Report]:
+    """8-bit symmetric per-channel RTN weights and dynamic per-row 8-bit activations (W8A8).
+
+    ``layers`` get int8 weights (default all); of those, ``act_layers`` (default all of them) also
+    quantize their inputs per row; the others keep float inputs.
+    """
     start = time.perf_counter()
     spec = QuantSpec(bits=8, symmetric=True, granularity="channel")
+    targets = _check_layers(model, layers)
+    with_act = set(targets if act_layers is None else _check_layers(model, act_layers))
     payloads = {}
-    for name, layer in _check_layers(model, layers).items():
+    for name, layer in targets.items():
         w = weight_matrix(layer)
         scale, zero = rtn_params(w, spec)
         payloads[name] = LayerPayload(
-            codes=quantize(w, scale, zero, spec), spec=spec, scale=scale, zero=zero, act_bits=8
+            codes=quantize(w, scale, zero, spec),
+            spec=spec,
+            scale=scale,
+            zero=zero,
+            act_bits=8 if name in with_act else None,
         )
     return compress_model(model, payloads), Report(time.perf_counter() - start)
 
