@@ -278,9 +278,7 @@ def bcq_init(
         [[1.0 if (k >> i) & 1 else -1.0 for i in range(q)] for k in range(2**q)], dtype=torch.float64
     )  # (2^q, q)
     for _ in range(rounds):
-        gram = planes @ planes.transpose(1, 2)  # (rows, q, q)
-        rhs = (planes @ rows.unsqueeze(-1)).squeeze(-1)
-        alpha = torch.linalg.lstsq(gram, rhs.unsqueeze(-1)).solution.squeeze(-1)
+        alpha = torch.linalg.lstsq(planes.transpose(1, 2), rows.unsqueeze(-1), driver="gelsd").solution.squeeze(-1)
         levels = alpha @ signs.t()  # (rows, 2^q)
         nearest = (rows.unsqueeze(-1) - levels.unsqueeze(1)).abs().argmin(dim=-1)  # (rows, g)
         planes = signs[nearest].permute(0, 2, 1)
