@@ -69,7 +69,12 @@ def design_inputs(kind: str, n: int, seed: int) -> tuple[np.ndarray, torch.Tenso
 
 
 def physics_data(
-    kind: str, n: int, seed: int, metal: str = "gold", stats: tuple[float, float] | None = None
+    kind: str,
+    n: int,
+    seed: int,
+    metal: str = "gold",
+    eps_gap: float = 9.0,
+    stats: tuple[float, float] | None = None,
 ) -> PhysicsData:
     """Designs and their physics targets.
 
@@ -78,6 +83,7 @@ def physics_data(
         n: number of designs, ≥ 1.
         seed: seed of the design sampler.
         metal: THz loop metal (``thz.METALS``); ignored for acoustic.
+        eps_gap: THz gap permittivity; ignored for acoustic.
         stats: (mean, std) to standardise with; None computes them from this data.
     """
     if n < 1:
@@ -93,6 +99,7 @@ def physics_data(
             gap=lengths[:, 4],
             thickness=lengths[:, 5],
             metal=metal,
+            eps_gap=eps_gap,
         )
         spectra = thz.spectra(batch, np.linspace(*THZ_BAND, THZ_POINTS))
         target = np.log10(spectra.fe_avg)

@@ -199,11 +199,12 @@ def compress_model(model: nn.Module, payloads: dict[str, LayerPayload]) -> nn.Mo
             raise ValueError(f"payload layer must be one of {sorted(known)}; got {name!r}")
     out = copy.deepcopy(model)
     for name, payload in payloads.items():
-        _set_module(out, name, CompressedLinear.from_payload(known[name], payload))
+        set_module(out, name, CompressedLinear.from_payload(known[name], payload))
     return out
 
 
-def _set_module(model: nn.Module, name: str, module: nn.Module) -> None:
+def set_module(model: nn.Module, name: str, module: nn.Module) -> None:
+    """Replace the submodule called ``name`` (dotted path) of ``model`` by ``module``."""
     parent_name, _, child = name.rpartition(".")
     parent = model.get_submodule(parent_name) if parent_name else model
     setattr(parent, child, module)
@@ -269,6 +270,6 @@ def load_compressed(path: str | Path, model: nn.Module, expect: dict[str, Any] |
         layer.load_tensors(entry["tensors"])
         if entry["kind"] != "linear":
             layer.conv_shape = tuple(entry["conv_shape"])
-        _set_module(out, name, layer)
+        set_module(out, name, layer)
     out.load_state_dict(blob["rest"], strict=False)
     return out

@@ -19,6 +19,7 @@ from ._layers import (
     compress_model,
     compressed_layers,
     quantizable_layers,
+    set_module,
     weight_matrix,
 )
 from ._quant import FlexRoundQuantizer, LRQQuantizer, QuantSpec, adadim_choice, bcq_init, quantize, rtn_params
@@ -190,7 +191,7 @@ def ptq(
     wrapped = {}
     for name in targets:
         wrapped[name] = _QuantLayer(work_layers[name], quantizers[name])
-        _set(work, name, wrapped[name])
+        set_module(work, name, wrapped[name])
     if blocks == "model":
         with torch.no_grad():
             target = model(calib)
@@ -217,11 +218,6 @@ def ptq(
         payloads[name] = LayerPayload(codes=codes, spec=spec, scale=scale, zero=zero)
     report.seconds = time.perf_counter() - start
     return compress_model(model, payloads), report
-
-
-def _set(model: nn.Module, name: str, module: nn.Module) -> None:
-    parent_name, _, child = name.rpartition(".")
-    setattr(model.get_submodule(parent_name) if parent_name else model, child, module)
 
 
 def w8a8(
@@ -270,7 +266,7 @@ def tune_scales(
     loss_fn: Callable[[nn.Module, torch.Tensor], torch.Tensor],
     n: int,
     steps: int,
-    lr: float = 1e-3,
+    lr: float = 1e-2,
     batch_size: int = 256,
     alpha: str = "all",
     seed: int = 0,
@@ -278,14 +274,15 @@ def tune_scales(
     """PEQA / AlphaTuning: train only the quantization scales of a compressed model on a task loss.
 
     Integer codes and bit planes are buffers and never change; biases and uncompressed layers
-    stay frozen. AdamW with a linear decay to 0.
+    stay frozen. AdamW with a linear decay to 0; each layer's step size is ``lr`` times the mean
+    magnitude of its scales, since 8-bit and 2-bit scales differ by two orders of magnitude.
 
     Args:
         model: a model from :func:`ptq`, :func:`w8a8` or :func:`bcq` (not modified).
         loss_fn: (model, (batch,) int64 sample indices) → scalar loss on the task data.
         n: number of task samples the indices run over.
         steps: optimiser steps, ≥ 0.
-        lr: AdamW learning rate.
+        lr: relative AdamW learning rate (fraction of a layer's mean |scale| per step).
         batch_size: samples per step.
         alpha: for BCQ layers, ``"all"`` trains every αᵢ, ``"alpha1"`` only α₁.
         seed: minibatch seed.
@@ -313,7 +310,8 @@ def tune_scales(
             masks[p] = torch.zeros_like(p)
             masks[p][0] = 1.0
         report.layers[name] = {"trained": int(masks[p].sum()) if p in masks else p.numel()}
-    optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    groups = [{"params": [p], "lr": lr * float(p.detach().abs().mean().clamp_min(1e-12))} for p in params]
+    optimiser = torch.optim.AdamW(groups, lr=lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda i: 1.0 - i / max(steps, 1))
     gen = torch.Generator().manual_seed(seed)
     start = time.perf_counter()

@@ -279,8 +279,11 @@ def bcq_init(
     )  # (2^q, q)
     for _ in range(rounds):
         alpha = torch.linalg.lstsq(planes.transpose(1, 2), rows.unsqueeze(-1), driver="gelsd").solution.squeeze(-1)
-        levels = alpha @ signs.t()  # (rows, 2^q)
-        nearest = (rows.unsqueeze(-1) - levels.unsqueeze(1)).abs().argmin(dim=-1)  # (rows, g)
+        levels, order = torch.sort(alpha @ signs.t(), dim=1)  # (rows, 2^q) ascending
+        upper = torch.searchsorted(levels, rows.contiguous()).clamp(1, 2**q - 1)
+        lower = upper - 1
+        pick_upper = (levels.gather(1, upper) - rows) < (rows - levels.gather(1, lower))
+        nearest = order.gather(1, torch.where(pick_upper, upper, lower))  # (rows, g) combination index
         planes = signs[nearest].permute(0, 2, 1)
         history.append(float((rows - (alpha.unsqueeze(-1) * planes).sum(dim=1)).pow(2).sum()))
     alpha_out = alpha.t().reshape(q, c_out, c_in // g).to(w.dtype)
