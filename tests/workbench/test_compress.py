@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from workbench.compress import (
     bed_select,
     compressed_layers,
     dequantize,
+    from_blocks,
     from_panels,
     load_compressed,
     model_bytes,
@@ -38,12 +40,14 @@ from workbench.compress import (
     rtn_params,
     save_compressed,
     sparse_model,
+    to_blocks,
     to_panels,
     tune_scales,
     unpack_bits,
     unpack_int4,
     w8a8,
 )
+from workbench.compress._data import make_mlp
 
 torch.set_num_threads(1)
 
@@ -312,6 +316,23 @@ def test_bit_planes_and_panels_round_trip():
     panels = to_panels(w.t(), mask.t(), 8)
     assert torch.equal(from_panels(panels, 6).t(), w * mask)
     assert panels["panel_ptr"][-1] == len(panels["panel_cols"]) == len(panels["panel_values"])
+    blocks = to_blocks(w, mask, 8)
+    assert torch.equal(from_blocks(blocks, 6), w * mask) and blocks["block_values"].shape == (5, 8)
+    starts = torch.repeat_interleave(torch.arange(32), (blocks["block_ptr"][1:] - blocks["block_ptr"][:-1]).long())
+    assert sorted(zip(starts.tolist(), blocks["block_cols"].tolist())) == sorted(
+        zip(selection.starts.tolist(), selection.cols.tolist())
+    )
+
+
+def test_block_sparse_layer_stores_m_blocks_and_derives_kernel_panels():
+    model = mlp(widths=(5, 32, 32, 3))
+    pruned, masks, _ = prune(model, 0.75, "bed", block=8)
+    packed = sparse_model(pruned, masks, 8, QuantSpec(bits=4, symmetric=True))
+    layer = dict(compressed_layers(packed))["2"]
+    assert layer.block_values.shape == (32 * 32 // 4 // 8, 8) and layer.block_values.dtype == torch.int8
+    panels = layer.tile_panels()
+    codes = from_panels(panels, 32).t()
+    torch.testing.assert_close(layer.dense_weight(), layer.scale * codes.float(), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("spec", [QuantSpec(bits=4, symmetric=True), QuantSpec(bits=3), QuantSpec(bits=8)], ids=str)
@@ -418,32 +439,17 @@ def test_cli_refuses_bad_bits_and_sparsity_before_any_work(tmp_path):
     assert not out.exists()
 
 
-def test_cli_compresses_a_tiny_acoustic_mlp_and_saves_a_loadable_model(tmp_path):
+def test_cli_compresses_a_given_acoustic_mlp_and_saves_a_loadable_model(tmp_path):
+    state = tmp_path / "fp32.pt"
+    torch.save(make_mlp("acoustic", seed=3).state_dict(), state)
     out = tmp_path / "acoustic-int4.pt"
-    result = CliRunner().invoke(
-        app,
-        [
-            "compress",
-            "acoustic",
-            "--method",
-            "rtn",
-            "--bits",
-            "4",
-            "--designs",
-            "96",
-            "--steps",
-            "20",
-            "--out",
-            str(out),
-            "--json",
-        ],
-    )
+    args = ["compress", "acoustic", "--method", "rtn", "--bits", "4", "--designs", "96", "--model", str(state)]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
-    import json
-
     row = json.loads(result.output)
-    assert row["bytes"] < row["fp32_bytes"] / 3 and row["error"] > 0
-    from workbench.compress._data import make_mlp
-
+    assert row["bytes"] < row["fp32_bytes"] / 3 and row["error"] > 0 and row["path"] == str(out)
     loaded = load_compressed(out, make_mlp("acoustic"), expect={"model": "acoustic"})
-    assert len(compressed_layers(loaded)) == 4
+    reference, _ = ptq(make_mlp("acoustic", seed=3), QuantSpec(bits=4), "rtn")
+    x = torch.rand(8, 11)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), reference(x))

@@ -19,8 +19,8 @@ Methods (each works on any network built from ``nn.Linear`` and 1×1 convolution
   optimum (:func:`optimal_select`); fine-tune with :func:`apply_masks`, pack with :func:`sparse_model`.
 
 Compressed networks are ordinary ``nn.Module`` copies of the original whose layers are
-:class:`CompressedLinear` (packed int8 / two int4 per byte / BCQ bit planes / block-sparse tile
-panels, layouts in ``workbench.compress._pack``); :func:`save_compressed` and
+:class:`CompressedLinear` (packed int8 / two int4 per byte / BCQ bit planes / unaligned block
+lists, with the tile-panel gather form for kernels; layouts in ``workbench.compress._pack``); :func:`save_compressed` and
 :func:`load_compressed` store and rebuild them.
 """
 
@@ -48,7 +48,7 @@ from ._methods import (
     tune_scales,
     w8a8,
 )
-from ._pack import from_panels, pack_bits, pack_int4, to_panels, unpack_bits, unpack_int4
+from ._pack import from_blocks, from_panels, pack_bits, pack_int4, to_blocks, to_panels, unpack_bits, unpack_int4
 from ._quant import (
     FlexRoundQuantizer,
     LRQQuantizer,
@@ -81,6 +81,7 @@ __all__ = [
     "compress_model",
     "compressed_layers",
     "dequantize",
+    "from_blocks",
     "from_panels",
     "load_compressed",
     "model_bytes",
@@ -95,6 +96,7 @@ __all__ = [
     "save_compressed",
     "select_blocks",
     "sparse_model",
+    "to_blocks",
     "to_panels",
     "tune_scales",
     "unpack_bits",

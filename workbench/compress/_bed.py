@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from ._pack import runs_to_blocks
+
 _NEG = -1e300
 
 
@@ -60,22 +62,8 @@ def _check(score: np.ndarray, n_blocks: int, block: int, aligned: bool) -> np.nd
     return np.ascontiguousarray(score.T)
 
 
-def _runs_to_blocks(keep_t: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Division: split each run of kept entries (length r·N) of each input channel into r blocks."""
-    c_in = keep_t.shape[0]
-    padded = np.zeros((c_in, keep_t.shape[1] + 2), dtype=np.int8)
-    padded[:, 1:-1] = keep_t
-    step = np.diff(padded, axis=1)
-    run_cols, run_lo = np.nonzero(step == 1)
-    _, run_hi = np.nonzero(step == -1)
-    per_run = (run_hi - run_lo) // block
-    first = np.repeat(run_lo, per_run)
-    offset = np.arange(per_run.sum()) - np.repeat(np.cumsum(per_run) - per_run, per_run)
-    return np.repeat(run_cols, per_run).astype(np.int64), (first + offset * block).astype(np.int64)
-
-
 def _selection(score_t: np.ndarray, keep_t: np.ndarray, block: int) -> BlockSelection:
-    cols, starts = _runs_to_blocks(keep_t, block)
+    cols, starts = runs_to_blocks(keep_t, block)
     return BlockSelection(keep_t.T.copy(), cols, starts, float(score_t[keep_t].sum()))
 
 

@@ -100,7 +100,7 @@ def compress(
     result = {
         "model": kind,
         "method": method,
-        "bits": 32 if method.startswith("prune-") else bits,
+        "bits": 32 if method.startswith("prune-") else 8 if method == "w8a8" else bits,
         "sparsity": sparsity,
         "error": error,
         "fp32_error": base,

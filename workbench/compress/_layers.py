@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._pack import from_panels, pack_bits, pack_int4, to_panels, unpack_bits, unpack_int4
+from ._pack import from_blocks, pack_bits, pack_int4, to_blocks, to_panels, unpack_bits, unpack_int4
 from ._quant import QuantSpec, bcq_weight, dequantize, expand
 
 FORMAT_VERSION = 1
@@ -121,12 +121,12 @@ class CompressedLinear(nn.Module):
             if sparse:
                 centred = payload.codes.to(torch.int16) - expand(payload.zero, payload.spec, shape).to(torch.int16)
                 dtype = torch.int8 if centred.abs().max() <= 127 else torch.int16
-                tensors |= to_panels(centred.t().to(dtype), payload.mask.t(), payload.block)
+                tensors |= to_blocks(centred.to(dtype), payload.mask, payload.block)
             else:
                 dtype = torch.int8 if payload.spec.symmetric else torch.uint8
                 tensors["codes"] = pack_int4(codes_t) if fmt == "int4" else codes_t.to(dtype)
         elif sparse:
-            tensors |= to_panels(payload.weight.detach().t().float(), payload.mask.t(), payload.block)
+            tensors |= to_blocks(payload.weight.detach().float(), payload.mask, payload.block)
         else:
             tensors["weight"] = payload.weight.detach().float().clone()
         if layer.bias is not None:
@@ -149,7 +149,7 @@ class CompressedLinear(nn.Module):
         if self._cache is None:
             c_out, c_in = self.shape
             if self.block is not None:
-                self._cache = from_panels(self._panels(), c_in).t().contiguous()
+                self._cache = from_blocks(self._blocks(), c_in)
             elif self.fmt == "bcq":
                 self._cache = unpack_bits(self.planes, c_in).transpose(1, 2).contiguous()
             elif self.fmt == "int4":
@@ -160,8 +160,15 @@ class CompressedLinear(nn.Module):
                 self._cache = self.weight
         return self._cache
 
-    def _panels(self) -> dict[str, torch.Tensor]:
-        return {"panel_ptr": self.panel_ptr, "panel_cols": self.panel_cols, "panel_values": self.panel_values}
+    def _blocks(self) -> dict[str, torch.Tensor]:
+        return {"block_ptr": self.block_ptr, "block_cols": self.block_cols, "block_values": self.block_values}
+
+    def tile_panels(self) -> dict[str, torch.Tensor]:
+        """The block-sparse weight in the gather form of ``_pack.to_panels`` (stored values: float or centred codes)."""
+        if self.block is None:
+            raise ValueError(f"tile_panels needs a block-sparse layer; got format {self.fmt!r} without blocks")
+        mask = from_blocks(self._blocks() | {"block_values": torch.ones_like(self.block_values)}, self.shape[1])
+        return to_panels(self._unpacked().t(), mask.t() != 0, self.block)
 
     def dense_weight(self) -> torch.Tensor:
         """The (C_out, C_in) float weight the forward uses (differentiable in ``scale`` / ``alpha``)."""

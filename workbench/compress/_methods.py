@@ -406,7 +406,7 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> Callable[[]
 def sparse_model(
     model: nn.Module, masks: dict[str, torch.Tensor], block: int, spec: QuantSpec | None = None
 ) -> nn.Module:
-    """Pack a pruned model: masked layers as tile panels (float, or RTN codes of ``spec``), the rest dense."""
+    """Pack a pruned model: masked layers as 1×N block lists (float, or RTN codes of ``spec``), the rest dense."""
     layers = dict(quantizable_layers(model))
     payloads = {}
     for name, mask in masks.items():

@@ -12,15 +12,20 @@ reads contiguous rows of N output channels for each input channel k.
   and ``p >> 4``.
 * **BCQ bit planes**: ``planes`` (q, ⌈K/8⌉, N) uint8; bit t of byte [i, j, n] is 1 where
   B_i[n, 8j + t] = +1 and 0 where it is −1 (padding bits are 0).
-* **Unaligned block sparsity (tile panels)**: a block is N_b consecutive output channels
-  [s, s + N_b) at one input channel k, with any start s. The output is cut into tiles of N_b
-  channels; a block with an unaligned start touches two tiles and is split there. For each
-  tile t, the input channels that touch it are listed in ``panel_cols[panel_ptr[t]:panel_ptr[t+1]]``
-  (int32, ascending, no repeats), and ``panel_values[p]`` (N_b,) holds the weights of that input
-  channel for the N_b outputs of the tile, zero where no block covers them. A tile's product is
-  ``x[:, panel_cols[a:b]] @ panel_values[a:b]`` for output channels [t·N_b, (t+1)·N_b): a gather
-  plus one dense dot, the form a fused Triton kernel consumes. ``panel_values`` holds float
-  weights or int8 codes (then the layer's scales apply per output channel as for dense codes).
+* **Unaligned 1×N block sparsity, as stored**: a block is N consecutive output channels
+  [s, s + N) at one input channel k, with any start s; blocks never overlap. The m blocks are
+  sorted by start, then by input channel: ``block_ptr`` (C_out + 1,) int32 (the blocks starting
+  at output channel s are rows ``block_ptr[s]:block_ptr[s+1]``), ``block_cols`` (m,) int32 (k of
+  each block) and ``block_values`` (m, N) with ``block_values[b, j] = W[s_b + j, k_b]`` (float
+  weights, or integer codes minus the zero point, so that a missing block is exactly 0). An
+  output tile [t·N, (t+1)·N) receives contributions from exactly the contiguous range of blocks
+  whose start lies in [t·N − N + 1, (t+1)·N − 1].
+* **Tile panels, the gather form a fused kernel consumes** (:func:`to_panels`): for each output
+  tile t of N channels, ``panel_cols[panel_ptr[t]:panel_ptr[t+1]]`` (int32, ascending, no
+  repeats) lists the input channels with a block touching the tile (an unaligned block is split
+  at the tile boundary), and ``panel_values[p]`` (N,) holds that input channel's weights for the
+  tile's outputs, zero where no block covers them. The tile's output is
+  ``x[:, panel_cols[a:b]] @ panel_values[a:b]``: one gather and one dense dot.
 """
 
 from __future__ import annotations
@@ -94,4 +99,44 @@ def from_panels(panels: dict[str, torch.Tensor], k: int) -> torch.Tensor:
     out = torch.zeros(k, (len(ptr) - 1) * block, dtype=values.dtype)
     for t in range(len(ptr) - 1):
         out[cols[ptr[t] : ptr[t + 1]], t * block : (t + 1) * block] = values[ptr[t] : ptr[t + 1]]
+    return out
+
+
+def runs_to_blocks(keep_t: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split each run of kept entries (length r·N) of each row of a (C_in, C_out) mask into r blocks.
+
+    Returns (cols, starts), int64 arrays of the blocks' input channel and first output channel.
+    """
+    c_in = keep_t.shape[0]
+    padded = np.zeros((c_in, keep_t.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = keep_t
+    step = np.diff(padded, axis=1)
+    run_cols, run_lo = np.nonzero(step == 1)
+    _, run_hi = np.nonzero(step == -1)
+    per_run = (run_hi - run_lo) // block
+    first = np.repeat(run_lo, per_run)
+    offset = np.arange(per_run.sum()) - np.repeat(np.cumsum(per_run) - per_run, per_run)
+    return np.repeat(run_cols, per_run).astype(np.int64), (first + offset * block).astype(np.int64)
+
+
+def to_blocks(weight: torch.Tensor, mask: torch.Tensor, block: int) -> dict[str, torch.Tensor]:
+    """(C_out, C_in) weights and a keep mask made of 1×N blocks → the stored block list (module docstring)."""
+    c_out = weight.shape[0]
+    cols, starts = runs_to_blocks(mask.t().numpy(), block)
+    order = np.lexsort((cols, starts))
+    cols, starts = cols[order], starts[order]
+    rows = torch.from_numpy(starts)[:, None] + torch.arange(block)
+    return {
+        "block_ptr": torch.from_numpy(np.searchsorted(starts, np.arange(c_out + 1))).to(torch.int32),
+        "block_cols": torch.from_numpy(cols).to(torch.int32),
+        "block_values": weight[rows, torch.from_numpy(cols)[:, None]].contiguous(),
+    }
+
+
+def from_blocks(blocks: dict[str, torch.Tensor], c_in: int) -> torch.Tensor:
+    """The stored block list → dense (C_out, C_in) weights (zeros where pruned)."""
+    ptr, values = blocks["block_ptr"].long(), blocks["block_values"]
+    starts = torch.repeat_interleave(torch.arange(len(ptr) - 1), ptr[1:] - ptr[:-1])
+    out = torch.zeros(len(ptr) - 1, c_in, dtype=values.dtype)
+    out[starts[:, None] + torch.arange(values.shape[1]), blocks["block_cols"].long()[:, None]] = values
     return out
