@@ -13,6 +13,7 @@ analytic models. Targets are standardised by one mean and standard deviation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,7 +142,7 @@ def fit(
     seed: int = 0,
     batch_size: int = 256,
     params: list[nn.Parameter] | None = None,
-    after_step: object = None,
+    after_step: Callable[[], None] | None = None,
 ) -> nn.Module:
     """Train ``params`` (default: all of ``model``'s) on the masked MSE with Adam and a cosine schedule.
 
@@ -161,7 +162,7 @@ def fit(
         loss.backward()
         optimiser.step()
         schedule.step()
-        if callable(after_step):
+        if after_step is not None:
             after_step()
     model.eval()
     return model
