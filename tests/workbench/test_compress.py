@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -47,6 +48,7 @@ from workbench.compress import (
     unpack_int4,
     w8a8,
 )
+from workbench.compress._bench import BenchSize, run_bench, write_outputs
 from workbench.compress._data import make_mlp
 
 torch.set_num_threads(1)
@@ -132,13 +134,13 @@ def test_flexround_s2_gradient_is_minus_upstream_times_weight_at_the_start():
 
 def test_flexround_reconstruction_beats_rtn_on_a_small_mlp():
     model = mlp()
-    calib = torch.rand(512, 5)
+    calib = torch.rand(256, 5)
     spec = QuantSpec(bits=3)
     with torch.no_grad():
         target = model(calib)
     errors = {}
     for method in ("rtn", "flexround", "lrq"):
-        q, _ = ptq(model, spec, method, calib, iters=150, blocks="model")
+        q, _ = ptq(model, spec, method, calib, iters=80, blocks="model")
         with torch.no_grad():
             errors[method] = float((q(calib) - target).pow(2).mean())
     assert errors["flexround"] < errors["rtn"] and errors["lrq"] < errors["rtn"]
@@ -453,3 +455,26 @@ def test_cli_compresses_a_given_acoustic_mlp_and_saves_a_loadable_model(tmp_path
     x = torch.rand(8, 11)
     with torch.no_grad():
         assert torch.equal(loaded(x), reference(x))
+
+
+def test_bench_rows_cover_every_method_bits_and_sparsity_and_write_table_and_figure(tmp_path):
+    size = BenchSize(
+        n_thz=0, n_acoustic=96, n_test=32, train_steps=20, calib=64, iters=2, tune_steps=2, finetune_steps=2
+    )
+    result = run_bench(("acoustic",), size, seed=0, log=lambda _msg: None)
+    rows = result["rows"]
+    keys = {"model", "method", "bits", "sparsity", "error", "added_error", "bytes", "calibration_s"}
+    assert all(keys <= set(r) and np.isfinite(r["error"]) for r in rows)
+    found = {(r["method"], r["bits"], r["sparsity"]) for r in rows}
+    for method in ("rtn", "adadim", "flexround", "lrq", "peqa", "bcq", "alphatuning"):
+        assert all((method, b, 0.0) in found for b in (8, 4, 3, 2))
+    for method in ("prune-aligned", "prune-bed", "prune-dp"):
+        assert all((method, 32, s) in found for s in (0.5, 0.7, 0.8))
+    bed = [r for r in rows if r["method"] == "prune-bed"]
+    assert all(0.9 <= r["dp_retained_fraction"] <= 1.0 and r["speedup_vs_dp"] > 0 for r in bed)
+    size_of = {(r["method"], r["bits"]): r["bytes"] for r in rows if r["sparsity"] == 0}
+    assert size_of[("rtn", 4)] < size_of[("rtn", 8)] < size_of[("fp32", 32)]
+    paths = write_outputs(result, tmp_path)
+    assert json.loads(Path(paths["json"]).read_text())["rows"] == rows
+    assert Path(paths["markdown"]).read_text().count("| acoustic |") == len(rows)
+    assert Path(paths["png"]).stat().st_size > 0

@@ -1,10 +1,12 @@
 """``workbench bench compress``: every method × bits × sparsity on physics-trained MLPs, in one run.
 
 For each surrogate kind an fp32 MLP is trained on physics data; every compressed variant is then
-scored against held-out physics targets (``_data.surrogate_error``). Rows carry ``model``,
-``method``, ``bits`` (32 = float), ``sparsity``, ``error``, ``added_error`` (minus the fp32
-error), ``bytes`` (stored size) and ``calibration_s``; BED rows add ``dp_retained_fraction``
-(kept Σ|W| over the exact optimum's) and ``speedup_vs_dp`` (exact selection time over BED's).
+scored against held-out physics targets (``_data.surrogate_error``). Quantization rows are
+dense; pruning rows are fp32 (``prune-*``) or the BED-pruned model with RTN codes
+(``prune-bed+rtn``). Rows carry ``model``, ``method``, ``bits`` (32 = float), ``sparsity``,
+``error``, ``added_error`` (minus the fp32 error), ``bytes`` (stored size) and
+``calibration_s``; BED rows add ``dp_retained_fraction`` (kept Σ|W| over the exact optimum's)
+and ``speedup_vs_dp`` (exact selection time over BED's).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import copy
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -122,6 +124,10 @@ def _rows_for_kind(kind: str, size: BenchSize, seed: int, log: Callable[[str], N
                     "speedup_vs_dp": seconds["dp"] / seconds["bed"],
                 }
             add(f"prune-{method}", 32, sparsity, sparse_model(pruned, masks, size.block), seconds[method], **extra)
+            if method == "bed":
+                for bits in (8, 4):
+                    packed = sparse_model(pruned, masks, size.block, QuantSpec(bits=bits))
+                    add("prune-bed+rtn", bits, sparsity, packed, seconds[method])
     peqa_case = _peqa_case(kind, fp32, train, size, seed, log) if kind == "thz" else {}
     return rows, peqa_case
 
@@ -217,13 +223,16 @@ def _goals(rows: list[dict], peqa: list[dict]) -> dict:
 
 
 def run_bench(
-    kinds: tuple[str, ...] = KINDS, size: str = "default", seed: int = 0, log: Callable[[str], None] = print
+    kinds: tuple[str, ...] = KINDS, size: str | BenchSize = "default", seed: int = 0, log: Callable[[str], None] = print
 ) -> dict:
-    """All rows, the PEQA use case and the goal ratios (module docstring); torch runs on one thread."""
+    """All rows, the PEQA use case and the goal ratios (module docstring); torch runs on one thread.
+
+    ``size`` is ``"default"``, ``"large"`` or a :class:`BenchSize`.
+    """
     for kind in kinds:
         if kind not in KINDS:
             raise ValueError(f"kinds must be drawn from {KINDS}; got {kind!r}")
-    sizes = BenchSize.named(size)
+    sizes = size if isinstance(size, BenchSize) else BenchSize.named(size)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -235,7 +244,7 @@ def run_bench(
                 cases.append(case)
     finally:
         torch.set_num_threads(threads)
-    return {"size": size, "seed": seed, "rows": rows, "peqa": cases, "goals": _goals(rows, cases)}
+    return {"size": asdict(sizes), "seed": seed, "rows": rows, "peqa": cases, "goals": _goals(rows, cases)}
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -269,9 +278,10 @@ def figure(rows: list[dict]) -> Figure:
         ax_bits.axhline(base, color="k", ls="--", label="fp32")
         ax_bits.set(xlabel="bits", ylabel=unit, yscale="log", title=f"{kind}: quantization", xticks=list(BITS))
         ax_bits.legend(fontsize=8)
-        for method in ("prune-aligned", "prune-bed", "prune-dp"):
-            pts = sorted((r["sparsity"], r["error"]) for r in mine if r["method"] == method)
-            ax_sparse.plot(*zip(*pts), marker="o", label=method.removeprefix("prune-"))
+        for method, bits in (("prune-aligned", 32), ("prune-bed", 32), ("prune-dp", 32), ("prune-bed+rtn", 4)):
+            pts = sorted((r["sparsity"], r["error"]) for r in mine if (r["method"], r["bits"]) == (method, bits))
+            label = method.removeprefix("prune-") + (f", int{bits}" if bits < 32 else "")
+            ax_sparse.plot(*zip(*pts), marker="o", label=label)
         ax_sparse.axhline(base, color="k", ls="--", label="fp32 dense")
         ax_sparse.set(xlabel="sparsity", ylabel=unit, title=f"{kind}: 1×N block pruning + fine-tuning")
         ax_sparse.legend(fontsize=8)
