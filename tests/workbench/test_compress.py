@@ -435,6 +435,7 @@ def test_cli_refuses_bad_bits_and_sparsity_before_any_work(tmp_path):
         (["--bits", "1"], "bits must be in [2, 8]; got bits=1"),
         (["--method", "prune-bed", "--sparsity", "1.2"], "sparsity must be in [0, 1); got sparsity=1.2"),
         (["--method", "nope"], "method must be one of"),
+        (["--granularity", "group", "--group-size", "3"], "group_size must divide the input channels of 0"),
     ):
         result = runner.invoke(app, ["compress", "acoustic", *args, "--out", str(out)])
         assert result.exit_code == 2 and message in result.output

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from ._bench import markdown_table, run_bench, write_outputs
 from ._data import KINDS, design_inputs, fit, make_mlp, masked_mse, physics_data, surrogate_error
-from ._layers import model_bytes, save_compressed
+from ._layers import model_bytes, quantizable_layers, save_compressed, weight_matrix
 from ._methods import PTQ_METHODS, apply_masks, bcq, prune, ptq, sparse_model, tune_scales, w8a8
 from ._quant import MAX_BITS, MIN_BITS, QuantSpec
 
@@ -52,6 +52,11 @@ def compress(
     kind: Annotated[str, typer.Argument(help="thz or acoustic: the surrogate shape and physics data.")],
     method: Annotated[str, typer.Option(help=f"One of {', '.join(METHODS)}.")] = "flexround",
     bits: Annotated[int, typer.Option(help="Weight bits (BCQ: bit planes).")] = 4,
+    granularity: Annotated[
+        str, typer.Option(help="Grid of rtn/flexround/lrq/peqa: tensor, channel, group, ic.")
+    ] = "channel",
+    group_size: Annotated[int | None, typer.Option(help="Input channels per group (granularity group).")] = None,
+    symmetric: Annotated[bool, typer.Option(help="Signed codes, zero point 0.")] = False,
     sparsity: Annotated[float, typer.Option(help="Fraction of hidden-layer weights pruned in 1×N blocks.")] = 0.0,
     block: Annotated[int, typer.Option(help="N, output channels per pruning block.")] = 16,
     model: Annotated[Path | None, typer.Option(help="State dict of the kind's fp32 MLP; default: train one.")] = None,
@@ -64,6 +69,9 @@ def compress(
     """Compress the MLP of one surrogate kind and score it against held-out physics."""
     try:
         _validate(kind, method, bits, sparsity, designs, out, model)
+        spec = QuantSpec(bits=bits, symmetric=symmetric, granularity=granularity, group_size=group_size)
+        for name, layer in quantizable_layers(make_mlp(kind)):
+            spec.check_shape(tuple(weight_matrix(layer).shape), name)
     except ValueError as error:
         raise _fail(str(error)) from None
     torch.set_num_threads(1)
@@ -83,10 +91,9 @@ def compress(
     if method.startswith("prune-") or sparsity > 0:
         pruned, masks, _ = prune(fp32, sparsity, method.removeprefix("prune-") if method != "rtn" else "bed", block)
         fit(pruned, train, steps, 5e-4, seed, after_step=apply_masks(pruned, masks))
-        spec = QuantSpec(bits=bits) if method == "rtn" else None
-        compressed = sparse_model(pruned, masks, block, spec)
+        compressed = sparse_model(pruned, masks, block, spec if method == "rtn" else None)
     elif method in PTQ_METHODS or method == "peqa":
-        compressed, _ = ptq(fp32, QuantSpec(bits=bits), "rtn" if method == "peqa" else method, calib, iters=steps)
+        compressed, _ = ptq(fp32, spec, "rtn" if method == "peqa" else method, calib, iters=steps)
         if method == "peqa":
             compressed, _ = tune_scales(compressed, *task, steps, seed=seed)
     elif method == "w8a8":
