@@ -20,6 +20,7 @@ from rich.table import Table  # noqa: E402
 from analytic import acoustic, thz  # noqa: E402
 
 from ._export_cli import export_app  # noqa: E402
+from .compress._cli import register as register_compress  # noqa: E402
 from .surrogates._cli import register as register_surrogates  # noqa: E402
 from .units import parse_quantity  # noqa: E402
 
@@ -30,6 +31,7 @@ app.add_typer(thz_app, name="thz")
 app.add_typer(bench_app, name="bench")
 app.add_typer(export_app, name="export")
 register_surrogates(app, bench_app)
+register_compress(app, bench_app)
 console = Console()
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]

@@ -1,0 +1,481 @@
+"""workbench.compress: quantizers, BCQ, block selection, packing, compressed models and bad input."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+from typer.testing import CliRunner
+
+from workbench.cli import app
+from workbench.compress import (
+    CompressedLinear,
+    FlexRoundQuantizer,
+    LRQQuantizer,
+    QuantSpec,
+    adadim_choice,
+    aligned_select,
+    apply_masks,
+    bcq,
+    bcq_init,
+    bed_select,
+    compressed_layers,
+    dequantize,
+    from_blocks,
+    from_panels,
+    load_compressed,
+    model_bytes,
+    optimal_select,
+    pack_bits,
+    pack_int4,
+    prune,
+    ptq,
+    quantize,
+    rtn_params,
+    save_compressed,
+    sparse_model,
+    to_blocks,
+    to_panels,
+    tune_scales,
+    unpack_bits,
+    unpack_int4,
+    w8a8,
+)
+from workbench.compress._bench import BenchSize, run_bench, write_outputs
+from workbench.compress._data import make_mlp
+
+torch.set_num_threads(1)
+
+SPECS = [
+    QuantSpec(bits=b, symmetric=s, granularity=g, group_size=8 if g == "group" else None)
+    for b, s, g in itertools.product((2, 4, 8), (False, True), ("tensor", "channel", "group", "ic"))
+]
+
+
+def mlp(seed: int = 0, widths: tuple[int, ...] = (5, 32, 32, 16, 3)) -> nn.Sequential:
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b), nn.SiLU()]
+    return nn.Sequential(*layers[:-1]).eval()
+
+
+def rtn_weight(w: torch.Tensor, spec: QuantSpec) -> torch.Tensor:
+    scale, zero = rtn_params(w, spec)
+    return dequantize(quantize(w, scale, zero, spec), scale, zero, spec)
+
+
+# --- round-to-nearest grids -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=str)
+def test_rtn_codes_in_range_and_error_at_most_half_a_step(spec):
+    w = torch.randn(16, 32)
+    scale, zero = rtn_params(w, spec)
+    codes = quantize(w, scale, zero, spec)
+    assert codes.min() >= spec.qmin and codes.max() <= spec.qmax
+    step = scale.repeat_interleave(8, dim=1) if spec.granularity == "group" else scale.expand(16, 32)
+    err = (w - dequantize(codes, scale, zero, spec)).abs()
+    if not spec.symmetric:  # asymmetric min/max grids hold the whole range: no clipping
+        assert torch.all(err <= step / 2 * (1 + 1e-5) + 1e-7)
+
+
+# --- FlexRound / LRQ ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=str)
+def test_flexround_and_lrq_start_bit_exactly_at_rtn(spec):
+    w = torch.randn(16, 32)
+    expected = rtn_weight(w, spec)
+    codes, scale, zero = quantize(w, *rtn_params(w, spec), spec), *rtn_params(w, spec)
+    for quantizer in (FlexRoundQuantizer(w, spec, learn_col=True), LRQQuantizer(w, spec, rank=4)):
+        with torch.no_grad():
+            assert torch.equal(quantizer(), expected)
+        got_codes, got_scale, got_zero = quantizer.export()
+        assert torch.equal(got_codes, codes) and torch.equal(got_scale, scale) and torch.equal(got_zero, zero)
+
+
+@given(seed=st.integers(0, 10_000), bits=st.sampled_from([2, 3, 4, 8]))
+def test_flexround_start_equals_rtn_for_random_weights(seed, bits):
+    w = torch.randn(8, 12, generator=torch.Generator().manual_seed(seed)) * 10 ** (seed % 5 - 2)
+    spec = QuantSpec(bits=bits)
+    with torch.no_grad():
+        assert torch.equal(FlexRoundQuantizer(w, spec)(), rtn_weight(w, spec))
+
+
+@pytest.mark.parametrize(
+    "make", [lambda w, s: FlexRoundQuantizer(w, s, learn_col=True), lambda w, s: LRQQuantizer(w, s, 3)]
+)
+def test_straight_through_gradients_reach_every_learnable_scale(make):
+    w = torch.randn(12, 20)
+    quantizer = make(w, QuantSpec(bits=4))
+    (quantizer() * torch.randn(12, 20)).sum().backward()
+    for name, p in quantizer.named_parameters():
+        if name == "lrq_u":  # L = 0 at the start, so ∂/∂U = Lᵀ·(…) = 0; U moves once L has
+            continue
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_flexround_s2_gradient_is_minus_upstream_times_weight_at_the_start():
+    """At the start S = s₁, so ∂Ŵ/∂log S₂ = −s₁·W/S = −W (straight-through; a min/max grid clips nothing)."""
+    w = torch.randn(10, 14)
+    quantizer = FlexRoundQuantizer(w, QuantSpec(bits=4))
+    upstream = torch.randn(10, 14)
+    (quantizer() * upstream).sum().backward()
+    torch.testing.assert_close(quantizer.log_s2.grad, -upstream * w, rtol=1e-5, atol=1e-6)
+
+
+def test_flexround_reconstruction_beats_rtn_on_a_small_mlp():
+    model = mlp()
+    calib = torch.rand(256, 5)
+    spec = QuantSpec(bits=3)
+    with torch.no_grad():
+        target = model(calib)
+    errors = {}
+    for method in ("rtn", "flexround", "lrq"):
+        q, _ = ptq(model, spec, method, calib, iters=80, blocks="model")
+        with torch.no_grad():
+            errors[method] = float((q(calib) - target).pow(2).mean())
+    assert errors["flexround"] < errors["rtn"] and errors["lrq"] < errors["rtn"]
+
+
+def test_layerwise_flexround_runs_on_1x1_convolutions_and_matches_the_linear_path():
+    torch.manual_seed(0)
+    conv = nn.Sequential(nn.Conv1d(4, 8, 1), nn.SiLU(), nn.Conv1d(8, 3, 1)).eval()
+    linear = nn.Sequential(nn.Linear(4, 8), nn.SiLU(), nn.Linear(8, 3)).eval()
+    with torch.no_grad():
+        for c, lin in ((conv[0], linear[0]), (conv[2], linear[2])):
+            lin.weight.copy_(c.weight[:, :, 0])
+            lin.bias.copy_(c.bias)
+    spec = QuantSpec(bits=4)
+    q_conv, _ = ptq(conv, spec, "rtn")
+    q_lin, _ = ptq(linear, spec, "rtn")
+    x = torch.randn(2, 4, 7)
+    torch.testing.assert_close(q_conv(x), q_lin(x.transpose(1, 2)).transpose(1, 2))
+    q_flex, _ = ptq(conv, spec, "flexround", torch.randn(32, 4, 7), iters=5, blocks="layer")
+    assert q_flex(x).shape == (2, 3, 7)
+
+
+# --- PEQA and AlphaTuning -------------------------------------------------------------------
+
+
+def _codes(model: nn.Module) -> list[torch.Tensor]:
+    return [m._unpacked().clone() for _, m in compressed_layers(model)]
+
+
+@pytest.mark.parametrize("start", ["int4", "bcq"])
+def test_scale_tuning_never_changes_an_integer_code_or_bit_plane(start):
+    model = mlp()
+    x, y = torch.rand(256, 5), torch.randn(256, 3)
+    q = ptq(model, QuantSpec(bits=4), "rtn")[0] if start == "int4" else bcq(model, q=2)[0]
+    packed_before = [dict(m.named_buffers()) for _, m in compressed_layers(q)]
+    tuned, report = tune_scales(q, lambda m, i: (m(x[i]) - y[i]).pow(2).mean(), 256, steps=30, lr=1e-2)
+    for before, (_, layer) in zip(packed_before, compressed_layers(tuned)):
+        for name, tensor in layer.named_buffers():
+            assert torch.equal(tensor, before[name]), name
+    for a, b in zip(_codes(q), _codes(tuned)):
+        assert torch.equal(a, b)
+    scales = [(m.alpha if m.fmt == "bcq" else m.scale) for _, m in compressed_layers(tuned)]
+    original = [(m.alpha if m.fmt == "bcq" else m.scale) for _, m in compressed_layers(q)]
+    assert any(not torch.equal(a, b) for a, b in zip(scales, original))
+    trained = sum(v["trained"] for v in report.layers.values())
+    assert trained == sum(s.numel() for s in scales)
+    with torch.no_grad():
+        assert (tuned(x) - y).pow(2).mean() < (q(x) - y).pow(2).mean()
+
+
+def test_alphatuning_alpha1_trains_only_the_first_plane_scale():
+    model = mlp()
+    q, _ = bcq(model, q=3)
+    x, y = torch.rand(64, 5), torch.randn(64, 3)
+    tuned, report = tune_scales(q, lambda m, i: (m(x[i]) - y[i]).pow(2).mean(), 64, steps=10, lr=1e-2, alpha="alpha1")
+    for (_, a), (_, b) in zip(compressed_layers(q), compressed_layers(tuned)):
+        assert torch.equal(a.alpha[1:], b.alpha[1:]) and not torch.equal(a.alpha[0], b.alpha[0])
+    assert all(v["trained"] == a.alpha[0].numel() for v, (_, a) in zip(report.layers.values(), compressed_layers(q)))
+
+
+# --- BCQ -----------------------------------------------------------------------------------------
+
+
+@given(seed=st.integers(0, 10_000), q=st.integers(1, 4), group=st.sampled_from([None, 4]))
+def test_bcq_error_is_non_increasing_over_rounds(seed, q, group):
+    w = torch.randn(6, 16, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    _, _, history = bcq_init(w, q, rounds=8, group_size=group)
+    assert all(b <= a * (1 + 1e-12) + 1e-12 for a, b in zip(history, history[1:]))
+
+
+def test_bcq_with_one_plane_has_alpha_equal_to_mean_absolute_weight():
+    w = torch.randn(5, 12, dtype=torch.float64)
+    for rounds in (0, 5):
+        alpha, planes, _ = bcq_init(w, 1, rounds)
+        torch.testing.assert_close(alpha[0, :, 0], w.abs().mean(dim=1))
+        assert torch.equal(planes[0], torch.where(w >= 0, 1, -1).to(torch.int8))
+
+
+def test_bcq_with_enough_bit_planes_reconstructs_the_weights():
+    w = torch.randn(8, 32, dtype=torch.float64)
+    errors = []
+    for q in (2, 4, 8):
+        alpha, planes, _ = bcq_init(w, q, rounds=3)
+        errors.append(float((w - (alpha * planes).sum(0)).norm() / w.norm()))
+    assert errors[0] > errors[1] > errors[2] and errors[2] < min(3e-2, errors[0] / 4)
+
+
+# --- block selection ------------------------------------------------------------------------------
+
+
+def _brute_force(score: np.ndarray, m: int, block: int) -> float:
+    c_out, c_in = score.shape
+    slots = [(k, s) for k in range(c_in) for s in range(c_out - block + 1)]
+    best = -1.0
+    for combo in itertools.combinations(slots, m):
+        mask = np.zeros_like(score, dtype=int)
+        for k, s in combo:
+            mask[s : s + block, k] += 1
+        if mask.max() <= 1:
+            best = max(best, float(score[mask == 1].sum()))
+    return best
+
+
+def _check_selection(selection, score: np.ndarray, m: int, block: int) -> None:
+    assert selection.mask.sum() == m * block
+    assert len(selection.cols) == m
+    cover = np.zeros(score.shape, dtype=int)
+    for k, s in zip(selection.cols, selection.starts):
+        assert 0 <= s <= score.shape[0] - block
+        cover[s : s + block, k] += 1
+    assert cover.max() <= 1 and np.array_equal(cover == 1, selection.mask)
+    assert selection.score == pytest.approx(score[selection.mask].sum())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_selection_is_optimal_against_brute_force(seed):
+    score = np.random.default_rng(seed).random((6, 2))
+    for m in (1, 2, 3):
+        assert optimal_select(score, m, 2).score == pytest.approx(_brute_force(score, m, 2))
+
+
+@given(seed=st.integers(0, 10_000), block=st.sampled_from([2, 4, 8]), fill=st.floats(0.05, 0.95))
+def test_bed_is_close_to_the_optimum_and_both_keep_exactly_m_blocks(seed, block, fill):
+    score = np.abs(np.random.default_rng(seed).standard_normal((32, 16)))
+    m = max(1, int(fill * 16 * (32 // block)))
+    bed, dp, aligned = bed_select(score, m, block), optimal_select(score, m, block), aligned_select(score, m, block)
+    for selection in (bed, dp, aligned):
+        _check_selection(selection, score, m, block)
+    assert dp.score >= bed.score - 1e-9 and dp.score >= aligned.score - 1e-9
+    assert bed.score >= 0.9 * dp.score
+    assert np.all(aligned.starts % block == 0)
+
+
+def test_pruning_keeps_the_budget_and_fine_tuning_keeps_pruned_weights_at_zero():
+    model = mlp(widths=(5, 32, 32, 32, 3))
+    pruned, masks, report = prune(model, 0.5, "bed", block=8)
+    assert set(masks) == {"2", "4"}
+    x, y = torch.rand(128, 5), torch.randn(128, 3)
+    reapply = apply_masks(pruned, masks)
+    optimiser = torch.optim.SGD(pruned.parameters(), lr=0.1)
+    for _ in range(3):
+        optimiser.zero_grad()
+        (pruned(x) - y).pow(2).mean().backward()
+        optimiser.step()
+        reapply()
+    for name, mask in masks.items():
+        assert mask.sum() == 32 * 32 // 2
+        assert torch.all(pruned.get_submodule(name).weight[~mask] == 0)
+    packed = sparse_model(pruned, masks, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(packed(x), pruned(x))
+    assert report.seconds > 0 and all(v["blocks"] == 64 for v in report.layers.values())
+
+
+# --- packing --------------------------------------------------------------------------------
+
+
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 9), signed=st.booleans())
+def test_int4_packing_round_trips_with_sign_extension(seed, k, signed):
+    lo, hi = (-8, 8) if signed else (0, 16)
+    codes = torch.randint(lo, hi, (k, 5), generator=torch.Generator().manual_seed(seed), dtype=torch.int16)
+    packed = pack_int4(codes)
+    assert packed.dtype == torch.uint8 and packed.shape == ((k + 1) // 2, 5)
+    assert torch.equal(unpack_int4(packed, k, signed).to(torch.int16), codes)
+
+
+def test_bit_planes_and_panels_round_trip():
+    planes = torch.where(torch.rand(3, 13, 4) > 0.5, 1, -1).to(torch.int8)
+    packed = pack_bits(planes)
+    assert packed.shape == (3, 2, 4)
+    assert torch.equal(unpack_bits(packed, 13), planes)
+    w = torch.randn(32, 6)
+    selection = bed_select(w.abs().numpy(), 5, 8)
+    mask = torch.from_numpy(selection.mask)
+    panels = to_panels(w.t(), mask.t(), 8)
+    assert torch.equal(from_panels(panels, 6).t(), w * mask)
+    assert panels["panel_ptr"][-1] == len(panels["panel_cols"]) == len(panels["panel_values"])
+    blocks = to_blocks(w, mask, 8)
+    assert torch.equal(from_blocks(blocks, 6), w * mask) and blocks["block_values"].shape == (5, 8)
+    starts = torch.repeat_interleave(torch.arange(32), (blocks["block_ptr"][1:] - blocks["block_ptr"][:-1]).long())
+    assert sorted(zip(starts.tolist(), blocks["block_cols"].tolist())) == sorted(
+        zip(selection.starts.tolist(), selection.cols.tolist())
+    )
+
+
+def test_block_sparse_layer_stores_m_blocks_and_derives_kernel_panels():
+    model = mlp(widths=(5, 32, 32, 3))
+    pruned, masks, _ = prune(model, 0.75, "bed", block=8)
+    packed = sparse_model(pruned, masks, 8, QuantSpec(bits=4, symmetric=True))
+    layer = dict(compressed_layers(packed))["2"]
+    assert layer.block_values.shape == (32 * 32 // 4 // 8, 8) and layer.block_values.dtype == torch.int8
+    panels = layer.tile_panels()
+    codes = from_panels(panels, 32).t()
+    torch.testing.assert_close(layer.dense_weight(), layer.scale * codes.float(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("spec", [QuantSpec(bits=4, symmetric=True), QuantSpec(bits=3), QuantSpec(bits=8)], ids=str)
+def test_compressed_layer_dequantizes_its_packed_codes_exactly(spec):
+    model = mlp()
+    q, _ = ptq(model, spec, "rtn")
+    for (_, layer), original in zip(compressed_layers(q), (m for m in model if isinstance(m, nn.Linear))):
+        assert layer.fmt == ("int4" if spec.bits <= 4 else "int8")
+        torch.testing.assert_close(layer.dense_weight(), rtn_weight(original.weight.detach(), spec), rtol=0, atol=0)
+    assert model_bytes(q) < model_bytes(model) / (2.5 if spec.bits <= 4 else 1.5)
+
+
+# --- compressed models ------------------------------------------------------------------------
+
+
+def test_w8a8_quantizes_inputs_per_row_and_stays_close():
+    model = mlp()
+    q, _ = w8a8(model)
+    x = torch.rand(64, 5)
+    layer = compressed_layers(q)[0][1]
+    s = x.abs().amax(dim=1, keepdim=True) / 127
+    expected = torch.nn.functional.linear(torch.round(x / s) * s, layer.dense_weight(), layer.bias)
+    torch.testing.assert_close(layer(x), expected)
+    with torch.no_grad():
+        assert (q(x) - model(x)).abs().max() < 0.05 * model(x).abs().max()
+
+
+def test_adadim_picks_input_channels_when_input_scales_differ():
+    """Weights and inputs with column scales that cancel: every input matters, per-row grids drop the small columns."""
+    scales = torch.tensor([1e-3, 1.0, 1e-2, 10.0])
+    w, x = torch.randn(16, 4) * scales, torch.randn(64, 4) / scales
+    assert adadim_choice(w, x, bits=4) == "ic"
+    assert adadim_choice(torch.randn(16, 4), torch.randn(64, 4), bits=4) == "channel"
+
+
+def test_save_and_load_round_trip_and_refuse_another_model(tmp_path):
+    model = mlp(widths=(8, 32, 32, 16, 3))
+    pruned, masks, _ = prune(model, 0.5, "dp", block=8)
+    parts = {
+        "int4": ptq(model, QuantSpec(bits=4, granularity="group", group_size=8), "rtn")[0],
+        "bcq": bcq(model, q=2)[0],
+        "sparse-int": sparse_model(pruned, masks, 8, QuantSpec(bits=8)),
+        "w8a8": w8a8(model)[0],
+    }
+    x = torch.rand(16, 8)
+    for name, compressed in parts.items():
+        path = save_compressed(compressed, tmp_path / f"{name}.pt", {"model": "toy"})
+        loaded = load_compressed(path, mlp(seed=1, widths=(8, 32, 32, 16, 3)), expect={"model": "toy"})
+        with torch.no_grad():
+            assert torch.equal(loaded(x), compressed(x)), name
+        assert [n for n, _ in compressed_layers(loaded)] == [n for n, _ in compressed_layers(compressed)]
+        assert all(isinstance(m, CompressedLinear) for _, m in compressed_layers(loaded))
+    with pytest.raises(ValueError, match="checkpoint model must be 'thz'; got model='toy'"):
+        load_compressed(tmp_path / "int4.pt", mlp(), expect={"model": "thz"})
+    with pytest.raises(ValueError, match=r"layer 0 shape must be \(32, 5\); got shape=\(32, 8\)"):
+        load_compressed(tmp_path / "int4.pt", mlp())
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: QuantSpec(bits=1), r"bits must be an integer in \[2, 8\]; got bits=1"),
+        (lambda: QuantSpec(bits=16), r"bits must be an integer in \[2, 8\]; got bits=16"),
+        (lambda: QuantSpec(granularity="group"), "group_size must be an integer >= 1 .* got group_size=None"),
+        (
+            lambda: ptq(mlp(), QuantSpec(granularity="group", group_size=3), "rtn"),
+            "group_size must divide the input channels of 0; got group_size=3, C_in=5",
+        ),
+        (
+            lambda: ptq(mlp(), QuantSpec(), "flexround", None),
+            r"calib must be a tensor of >= 1 calibration inputs .* got calib of shape None",
+        ),
+        (lambda: ptq(mlp(), QuantSpec(), "gptq"), "method must be one of .* got method='gptq'"),
+        (lambda: prune(mlp(), 1.0), r"sparsity must be in \[0, 1\); got sparsity=1.0"),
+        (lambda: prune(mlp(), -0.1), r"sparsity must be in \[0, 1\); got sparsity=-0.1"),
+        (lambda: prune(mlp(), 0.5, block=5), "block must divide C_out of layer 2; got block=5, C_out=32"),
+        (lambda: bed_select(np.ones((8, 2)), 5, 4), r"n_blocks must be an integer in \[0, .*=4\]; got n_blocks=5"),
+        (lambda: aligned_select(np.ones((10, 2)), 1, 4), "block must divide C_out=10 for aligned blocks; got block=4"),
+        (
+            lambda: LRQQuantizer(torch.ones(4, 6), QuantSpec(), rank=5),
+            r"rank must be an integer in \[1, .*=4\]; got rank=5",
+        ),
+        (lambda: bcq_init(torch.ones(4, 6), 2, group_size=4), "group_size must divide C_in=6; got group_size=4"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_parameter_bound_and_value(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_cli_refuses_bad_bits_and_sparsity_before_any_work(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "m.pt"
+    for args, message in (
+        (["--bits", "1"], "bits must be in [2, 8]; got bits=1"),
+        (["--method", "prune-bed", "--sparsity", "1.2"], "sparsity must be in [0, 1); got sparsity=1.2"),
+        (["--method", "nope"], "method must be one of"),
+        (["--granularity", "group", "--group-size", "3"], "group_size must divide the input channels of 0"),
+    ):
+        result = runner.invoke(app, ["compress", "acoustic", *args, "--out", str(out)])
+        assert result.exit_code == 2 and message in result.output
+    assert not out.exists()
+
+
+def test_cli_compresses_a_given_acoustic_mlp_and_saves_a_loadable_model(tmp_path):
+    state = tmp_path / "fp32.pt"
+    torch.save(make_mlp("acoustic", seed=3).state_dict(), state)
+    out = tmp_path / "acoustic-int4.pt"
+    args = ["compress", "acoustic", "--method", "rtn", "--bits", "4", "--designs", "96", "--model", str(state)]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output)
+    assert row["bytes"] < row["fp32_bytes"] / 3 and row["error"] > 0 and row["path"] == str(out)
+    loaded = load_compressed(out, make_mlp("acoustic"), expect={"model": "acoustic"})
+    reference, _ = ptq(make_mlp("acoustic", seed=3), QuantSpec(bits=4), "rtn")
+    x = torch.rand(8, 11)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), reference(x))
+
+
+def test_bench_rows_cover_every_method_bits_and_sparsity_and_write_table_and_figure(tmp_path):
+    size = BenchSize(
+        n_thz=0, n_acoustic=96, n_test=32, train_steps=20, calib=64, iters=2, tune_steps=2, finetune_steps=2
+    )
+    result = run_bench(("acoustic",), size, seed=0, log=lambda _msg: None)
+    rows = result["rows"]
+    keys = {"model", "method", "bits", "sparsity", "error", "added_error", "bytes", "calibration_s"}
+    assert all(keys <= set(r) and np.isfinite(r["error"]) for r in rows)
+    found = {(r["method"], r["bits"], r["sparsity"]) for r in rows}
+    for method in ("rtn", "adadim", "flexround", "lrq", "peqa", "bcq", "alphatuning"):
+        assert all((method, b, 0.0) in found for b in (8, 4, 3, 2))
+    for method in ("prune-aligned", "prune-bed", "prune-dp"):
+        assert all((method, 32, s) in found for s in (0.5, 0.7, 0.8))
+    bed = [r for r in rows if r["method"] == "prune-bed"]
+    assert all(0.9 <= r["dp_retained_fraction"] <= 1.0 and r["speedup_vs_dp"] > 0 for r in bed)
+    size_of = {(r["method"], r["bits"]): r["bytes"] for r in rows if r["sparsity"] == 0}
+    assert size_of[("rtn", 4)] < size_of[("rtn", 8)] < size_of[("fp32", 32)]
+    paths = write_outputs(result, tmp_path)
+    assert json.loads(Path(paths["json"]).read_text())["rows"] == rows
+    assert Path(paths["markdown"]).read_text().count("| acoustic |") == len(rows)
+    assert Path(paths["png"]).stat().st_size > 0
