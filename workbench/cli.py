@@ -17,6 +17,7 @@ from rich.table import Table
 
 from analytic import acoustic, thz
 
+from .surrogates.mpipn._cli import register as register_mpipn
 from .units import parse_quantity
 
 app = typer.Typer(help="Inverse-design and physics-informed ML workbench.", no_args_is_help=True)
@@ -254,6 +255,15 @@ def bench_thz(
 
 acoustic_app = typer.Typer(help="Plate-backed acoustic cavities (coupled modal model).", no_args_is_help=True)
 app.add_typer(acoustic_app, name="acoustic")
+surrogate_app = typer.Typer(help="Learned surrogates: data, train, eval.", no_args_is_help=True)
+surrogate_apps = {
+    verb: typer.Typer(help=f"{verb.capitalize()} a surrogate.", no_args_is_help=True)
+    for verb in ("data", "train", "eval")
+}
+for _verb, _sub in surrogate_apps.items():
+    surrogate_app.add_typer(_sub, name=_verb)
+app.add_typer(surrogate_app, name="surrogate")
+register_mpipn(surrogate_apps["data"], surrogate_apps["train"], surrogate_apps["eval"], acoustic_app)
 
 SizeOption = Annotated[str, typer.Option(help="Cavity lx,lz (2D) or lx,ly,lz (3D), e.g. 0.5,0.4,0.3 or 50cm,40cm.")]
 MaterialOption = Annotated[str, typer.Option(help="Plate material: aluminium, steel or polymer.")]
