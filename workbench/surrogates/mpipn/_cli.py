@@ -108,7 +108,7 @@ def train_command(
     data: Annotated[
         Path | None,
         typer.Option(
-            help="HDF5 data (from `surrogate data mpipn`); default: generate 320 training clouds with --seed."
+            help="HDF5 data (from `surrogate data mpipn`); default: generate the 1200 training clouds of `surrogate data mpipn` with --seed."
         ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Checkpoint to write; default runs/mpipn/<family>.pt.")] = None,
@@ -133,7 +133,7 @@ def train_command(
         config = TrainConfig(physics=physics, supervised_fraction=fraction, steps=steps, batch=batch, seed=seed)
         if out.exists() and out.is_dir():
             raise ValueError(f"out must be a file path; got out={str(out)!r} (a directory)")
-        fields = _load_or_generate(family, data, seed, {"train": 320})
+        fields = _load_or_generate(family, data, seed, {"train": 1200})
     except ValueError as error:
         raise _fail(str(error)) from None
     torch.set_num_threads(1)
@@ -151,11 +151,13 @@ def train_command(
                 runs.append(
                     (out.parent / f"{out.stem}-ablation" / name, TrainConfig(phys, frac, steps, batch, seed=seed))
                 )
-    results = []
+    results, trained = [], {}
     for path, cfg in runs:
-        surrogate = train(
-            fields, cfg, log=log, command=command if path == out else f"{command} --ablation ({path.name})"
-        )
+        if cfg not in trained:  # the ablation cell of the main settings is the main checkpoint
+            trained[cfg] = train(
+                fields, cfg, log=log, command=command if path == out else f"{command} --ablation ({path.name})"
+            )
+        surrogate = trained[cfg]
         surrogate.save(path)
         results.append(
             {
