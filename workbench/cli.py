@@ -263,7 +263,7 @@ surrogate_apps = {
 for _verb, _sub in surrogate_apps.items():
     surrogate_app.add_typer(_sub, name=_verb)
 app.add_typer(surrogate_app, name="surrogate")
-register_mpipn(surrogate_apps["data"], surrogate_apps["train"], surrogate_apps["eval"], acoustic_app)
+register_mpipn(surrogate_apps["data"], surrogate_apps["train"], surrogate_apps["eval"], acoustic_app, bench_app)
 
 SizeOption = Annotated[str, typer.Option(help="Cavity lx,lz (2D) or lx,ly,lz (3D), e.g. 0.5,0.4,0.3 or 50cm,40cm.")]
 MaterialOption = Annotated[str, typer.Option(help="Plate material: aluminium, steel or polymer.")]

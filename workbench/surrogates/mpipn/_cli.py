@@ -385,10 +385,48 @@ def field_command(
     console.print(table)
 
 
-def register(
-    surrogate_data: typer.Typer, surrogate_train: typer.Typer, surrogate_eval: typer.Typer, acoustic: typer.Typer
+def bench_command(
+    family: FamilyOption = "trapezoid",
+    checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint; default the shipped one of the family.")] = None,
+    clouds: Annotated[int, typer.Option(help="Problems (new random geometries and parameters) timed.")] = 64,
+    seed: Annotated[int, typer.Option(help="Seed of the problems.")] = 2000,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Add the MPIPN commands: ``surrogate data|train|eval mpipn`` and ``acoustic field``."""
+    """Fields per second: MPIPN (batched) vs finite elements (meshing, assembly, solve) on the same points."""
+    import torch
+
+    from ._evaluate import speed
+    from ._model import Surrogate
+
+    family = _check_family(family)
+    try:
+        if clouds < 1:
+            raise ValueError(f"clouds must be >= 1; got clouds={clouds}")
+        surrogate = Surrogate.load(checkpoint or default_checkpoint(family), family)
+        fields = _load_or_generate(family, None, seed, {"test_in": clouds})
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    torch.set_num_threads(1)
+    payload = {"family": family, "torch_threads": torch.get_num_threads()} | speed(surrogate, fields)
+    if as_json:
+        _emit(payload)
+        return
+    console.print(
+        f"{family}, {payload['clouds']} clouds of {payload['points_per_cloud']} points, 1 thread: "
+        f"MPIPN {payload['mpipn_fields_per_s']:.0f} fields/s, FE {payload['fe_fields_per_s']:.0f} fields/s, "
+        f"speed-up {payload['speedup_vs_fe']:.1f}x"
+    )
+
+
+def register(
+    surrogate_data: typer.Typer,
+    surrogate_train: typer.Typer,
+    surrogate_eval: typer.Typer,
+    acoustic: typer.Typer,
+    bench: typer.Typer,
+) -> None:
+    """Add the MPIPN commands: ``surrogate data|train|eval mpipn``, ``acoustic field`` and ``bench mpipn``."""
+    bench.command("mpipn")(bench_command)
     surrogate_data.command("mpipn")(data_command)
     surrogate_train.command("mpipn")(train_command)
     surrogate_eval.command("mpipn")(eval_command)
