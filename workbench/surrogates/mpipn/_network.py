@@ -6,8 +6,12 @@ simply supported modes are sin(mπx/lx); without them a tanh MLP learns oscillat
 per-cloud explicit quantities (see :func:`._scaling.cloud_features`) and a domain one-hot (cavity, plate). A shared per-point MLP (tanh) gives a local feature; a second shared MLP lifts it and a max over
 the points gives the global feature of the cloud, i.e. of the geometry and parameters. The implicit
 parameter (the material class) is encoded by a learned embedding. Local feature, global feature,
-embedding and explicit parameters are concatenated per point and passed to two heads: the cavity head
-(Re p̂, Im p̂) and the plate head (Re ŵ, Im ŵ).
+embedding and explicit parameters are concatenated per point and passed to the cavity head (Re p̂, Im p̂).
+The plate head maps the per-cloud context to the complex amplitudes of the first 16 simply supported
+modes, and (Re ŵ, Im ŵ) at a point is their sum Σ_a W_a·sin(aπx/lx): the edge conditions w = 0 and
+w'' = 0 hold exactly, and ŵ'''' is that of a smooth series (with a per-point plate head the
+fourth-derivative residual dominated and the training collapsed to w = 0). Derivatives are still
+taken by autograd on the coordinates.
 
 Two choices of ours:
 
@@ -35,6 +39,9 @@ FOURIER_X = 8
 
 FOURIER_Z = 2
 """Harmonics of z/lz in the point input."""
+
+PLATE_MODES = 16
+"""Simply supported plate modes sin(aπx/lx), a = 1…16, of the plate head."""
 
 
 def _mlp(sizes: list[int], last_activation: bool = True) -> nn.Sequential:
@@ -75,7 +82,7 @@ class MPIPN(nn.Module):
         n_cat = local + global_ + embed + n_params
         self.trunk = _mlp([n_cat, head, head])
         self.cavity = _mlp([head, head // 2, 2], last_activation=False)
-        self.plate = _mlp([head, head // 2, 2], last_activation=False)
+        self.plate = _mlp([global_ + embed + n_params, head, 2 * PLATE_MODES], last_activation=False)
         self.gate = _mlp([global_ + embed + n_params, 64, 2], last_activation=False)
 
     @staticmethod
@@ -117,7 +124,10 @@ class MPIPN(nn.Module):
         features = self.trunk(torch.cat([local, context[:, None, :].expand(b, m, context.shape[1])], dim=-1))
         amplitude = torch.exp(self.gate(context))  # (B, 2)
         p = self.cavity(features) * amplitude[:, None, :1]
-        w = self.plate(features) * amplitude[:, None, 1:]
+        modal = (self.plate(context) * amplitude[:, 1:]).view(b, 2, PLATE_MODES)  # (B, Re/Im, mode)
+        order = torch.arange(1, PLATE_MODES + 1, dtype=coords.dtype)
+        shapes = torch.sin(torch.pi * order * coords[..., :1] / lengths[:, None, :1])  # (B, M, modes)
+        w = torch.einsum("bmk,bck->bmc", shapes, modal)
         return torch.cat([p, w], dim=-1)
 
     def forward(
