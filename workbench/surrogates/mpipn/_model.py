@@ -13,7 +13,7 @@ interface and plate and a random subset of the other cavity points, redrawn each
 
 Pressure residuals are divided by the cloud's mean |p̂|² (predicted, detached) times the square of the
 derivative scale ((π/l̂x)² for gradients, |k̂²| + (π/l̂x)² for the Laplacian); the plate residual by
-mean |ŵ|² + (2/β)²
+the mean |ŵ|²
 (the size of ŵ or of the load). So every term is a relative error of order one whatever the response
 level.
 
@@ -22,7 +22,8 @@ warm-up), λ_i the :class:`~._balance.ReLoBRaLo` weights of the four physics ter
 term enters at 1 whatever its magnitude, and ReLoBRaLo shifts weight towards the terms that progress
 least. The physics group is held at PIPN's 1 : 50 against the data: with an adaptive weight on the data
 term too, the residuals (all satisfied by p = w = 0 except the plate load) pulled every run we tried
-to the zero field.
+to the zero field; for the same reason the plate residual is relative to the predicted |ŵ|² alone,
+so that the zero field is not a minimum of it.
 """
 
 from __future__ import annotations
@@ -357,15 +358,14 @@ def _physics_losses(
     pi, ii = plate_of[torch.as_tensor(inner)], torch.as_tensor(n_c + np.flatnonzero(inner))
     plate_res = phys.plate(w4[:, pi], w[:, pi], p[:, ii], t.alpha[idx], t.beta[idx])
     # characteristic scales per cloud: gradients ~ (π/l̂x)·p̂, Laplacian ~ (|k̂²| + (π/l̂x)²)·p̂; the plate
-    # residual is of the size of ŵ or of the load 2/β
+    # residual ~ ŵ. Relative to the predicted level, the load term 2/β makes p = w = 0 infinitely bad
     grad_sq = (torch.pi / lengths[:, 0]) ** 2
     lap_sq = (t.k2[idx].abs() + grad_sq) ** 2
-    plate_level = w_level + (2.0 / t.beta[idx]) ** 2
     return {
         "helmholtz": (helm.abs() ** 2).mean(-1) / (p_level * lap_sq),
         "wall": (wall.abs() ** 2).mean(-1) / (p_level * grad_sq) if wall_local.size else torch.zeros_like(p_level),
         "interface": (inter.abs() ** 2).mean(-1) / (p_level * grad_sq),
-        "plate": (plate_res.abs() ** 2).mean(-1) / plate_level,
+        "plate": (plate_res.abs() ** 2).mean(-1) / w_level,
     }
 
 
