@@ -22,6 +22,7 @@ from analytic import acoustic, thz  # noqa: E402
 from ._export_cli import export_app  # noqa: E402
 from .compress._cli import register as register_compress  # noqa: E402
 from .surrogates._cli import register as register_surrogates  # noqa: E402
+from .surrogates.mpipn._cli import register as register_mpipn  # noqa: E402
 from .units import parse_quantity  # noqa: E402
 
 app = typer.Typer(help="Inverse-design and physics-informed ML workbench.", no_args_is_help=True)
@@ -30,7 +31,7 @@ bench_app = typer.Typer(help="Benchmarks: fast path vs reference, measured in on
 app.add_typer(thz_app, name="thz")
 app.add_typer(bench_app, name="bench")
 app.add_typer(export_app, name="export")
-register_surrogates(app, bench_app)
+surrogate_groups = register_surrogates(app, bench_app)
 register_compress(app, bench_app)
 console = Console()
 
@@ -384,6 +385,7 @@ def bench_thz(
 
 acoustic_app = typer.Typer(help="Plate-backed acoustic cavities (coupled modal model).", no_args_is_help=True)
 app.add_typer(acoustic_app, name="acoustic")
+register_mpipn(surrogate_groups["data"], surrogate_groups["train"], surrogate_groups["eval"], acoustic_app, bench_app)
 
 SizeOption = Annotated[str, typer.Option(help="Cavity lx,lz (2D) or lx,ly,lz (3D), e.g. 0.5,0.4,0.3 or 50cm,40cm.")]
 MaterialOption = Annotated[str, typer.Option(help="Plate material: aluminium, steel or polymer.")]

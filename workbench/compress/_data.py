@@ -22,7 +22,7 @@ from torch import nn
 
 from analytic import acoustic, thz
 from envs.nanogap import DesignGrid, NanogapConfig
-from envs.plate_cavity import CavityGrid, PlateCavityConfig, band_level
+from envs.plate_cavity import CavityGrid, PlateCavityConfig
 
 KINDS = ("thz", "acoustic")
 THZ_BAND = (0.05e12, 0.5e12)
@@ -108,7 +108,7 @@ def physics_data(
     else:
         config = PlateCavityConfig.from_mapping(_ACOUSTIC)
         batch = CavityGrid(config).batch(index)
-        target = band_level(acoustic.responses(batch, config.band_frequencies, config.n_plate, config.n_transverse))[
+        target = acoustic.band_level(acoustic.responses(batch, config.band_frequencies, config.n_plate, config.n_transverse))[
             :, None
         ]
         valid = np.ones_like(target, dtype=bool)

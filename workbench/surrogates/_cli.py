@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -43,7 +46,6 @@ def _print(payload: dict[str, Any], title: str, as_json: bool) -> None:
     console.print(table)
 
 
-@surrogate_app.command("data")
 def data_command(
     kind: Kind,
     n: Annotated[int, typer.Option(help="Designs.")] = 4096,
@@ -78,7 +80,6 @@ def data_command(
     _print(payload, f"surrogate data {kind}", as_json)
 
 
-@surrogate_app.command("train")
 def train_command(
     kind: Kind,
     data: Annotated[list[Path], typer.Option(help="Training HDF5 file(s) (workbench surrogate data), repeatable.")],
@@ -154,7 +155,6 @@ def train_command(
     _print(payload, f"surrogate train {kind}", as_json)
 
 
-@surrogate_app.command("eval")
 def eval_command(
     kind: Kind,
     data: Annotated[Path, typer.Option(help="Held-out HDF5 file (workbench surrogate data, another seed).")],
@@ -279,8 +279,35 @@ def bench_search_command(
     console.print(f"JSON: {result['json_path']}")
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """Add ``surrogate`` to ``app``, and ``surrogate`` and ``surrogate-search`` to ``bench_app``."""
+def _for_kind(command: Callable[..., None], kind: str) -> Callable[..., None]:
+    """``command`` with its ``kind`` argument fixed: the ``<verb> <kind>`` subcommand of typer."""
+
+    @functools.wraps(command)
+    def run(**options: Any) -> None:
+        command(kind, **options)
+
+    signature = inspect.signature(command)
+    run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for name, p in signature.parameters.items() if name != "kind"]
+    )
+    return run
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> dict[str, typer.Typer]:
+    """Add ``surrogate data|train|eval thz|acoustic`` to ``app`` and ``surrogate``, ``surrogate-search`` to ``bench_app``.
+
+    Returns:
+        The verb groups by name (``data``, ``train``, ``eval``), so other surrogates add their kind
+        as a subcommand (``surrogate train mpipn``).
+    """
+    groups = {}
+    for verb, command in (("data", data_command), ("train", train_command), ("eval", eval_command)):
+        group = typer.Typer(help=f"{command.__doc__.splitlines()[0]}", no_args_is_help=True)
+        for kind in ("thz", "acoustic"):
+            group.command(kind)(_for_kind(command, kind))
+        surrogate_app.add_typer(group, name=verb)
+        groups[verb] = group
     app.add_typer(surrogate_app, name="surrogate")
     bench_app.command("surrogate")(bench_command)
     bench_app.command("surrogate-search")(bench_search_command)
+    return groups
