@@ -85,11 +85,17 @@ def test_uncoupled_limit_gives_the_beam_and_rigid_cavity_modes_of_the_note():
 
 
 def test_rigid_box_modes_of_wu_are_recovered_with_a_massive_stiff_plate():
-    steel_block = acoustic.Plate(thickness=0.5, youngs_modulus=210e9, density=7850.0, poisson=0.3)
-    box = acoustic.PlateCavity((1.9, 0.8), steel_block, acoustic.Air(speed=345.0))
-    freqs = reference.fe_coupled_modes_extrapolated(box, 6, h=0.05).freqs
+    # The stiffest, densest plate inside the plate bounds (h = 0.1 m, E = 1e13 Pa, ρ = 3e4 kg/m³) acts
+    # as a rigid lid; its own first bending mode, (π/2)·√(D/m″)/lx² = 240.4 Hz, is dropped, and its
+    # weak coupling shifts the 215.63 Hz cavity mode by 0.03 Hz (1.4e-4), hence the tolerance.
+    lid = acoustic.Plate(thickness=0.1, youngs_modulus=1e13, density=3e4, poisson=0.3)
+    box = acoustic.PlateCavity((1.9, 0.8), lid, acoustic.Air(speed=345.0))
+    freqs = reference.fe_coupled_modes_extrapolated(box, 7, h=0.05).freqs
+    stiffness = lid.youngs_modulus * lid.thickness**3 / (12 * (1 - lid.poisson**2))
+    plate_mode = np.pi / 2 * np.sqrt(stiffness / (lid.density * lid.thickness)) / 1.9**2
+    cavity = np.delete(freqs, np.argmin(np.abs(freqs - plate_mode)))
     wu = np.array([90.79, 181.58, 215.63, 233.96, 272.37, 281.90])  # T. W. Wu, BEM Acoustics, p. 123
-    np.testing.assert_allclose(freqs, wu, rtol=1e-4)
+    np.testing.assert_allclose(cavity, wu, rtol=2e-4)
 
 
 def test_convergence_is_second_order_and_richardson_removes_it():

@@ -286,7 +286,7 @@ def _for_kind(command: Callable[..., None], kind: str) -> Callable[..., None]:
     def run(**options: Any) -> None:
         command(kind, **options)
 
-    signature = inspect.signature(command)
+    signature = inspect.signature(command, eval_str=True)  # typer reads the evaluated Annotated options
     run.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[p for name, p in signature.parameters.items() if name != "kind"]
     )
