@@ -17,7 +17,7 @@ from rich.table import Table
 
 from analytic import acoustic, thz
 
-from .compress._cli import register as register_compress
+from ._compress_cli import register as register_compress
 from .units import parse_quantity
 
 app = typer.Typer(help="Inverse-design and physics-informed ML workbench.", no_args_is_help=True)
