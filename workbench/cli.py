@@ -19,8 +19,8 @@ from rich.table import Table  # noqa: E402
 
 from analytic import acoustic, thz  # noqa: E402
 
+from ._compress_cli import register as register_compress  # noqa: E402
 from ._export_cli import export_app  # noqa: E402
-from .compress._cli import register as register_compress  # noqa: E402
 from .surrogates._cli import register as register_surrogates  # noqa: E402
 from .surrogates.mpipn._cli import register as register_mpipn  # noqa: E402
 from .units import parse_quantity  # noqa: E402
