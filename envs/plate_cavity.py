@@ -68,6 +68,9 @@ _MATERIAL, _THICKNESS, _LX, _LY, _LZ = range(5)
 _LP_FLOOR_DB = 40.0  # observation: clip((L_band − 40 dB)/100 dB, 0, 1)
 _LP_SPAN_DB = 100.0
 _F1_DECADES = 4.0  # observation: clip(0.5 + log10(f1/f_target)/4, 0, 1)
+_MAX_MODES = 32  # modes per in-plane axis (the analytic model's own cap)
+_MAX_BAND_HZ = 20_000.0  # the audible range
+_MAX_BAND_POINTS = 20_000  # frequencies of the quiet band grid
 _DEFAULT_BUDGET = 1.2  # default mass budget: this multiple of the grid-centre design's total mass
 _REPAIR_CHUNK = 256  # rows per (rows × valid plates) distance table of CavityGrid.repair
 
@@ -201,6 +204,25 @@ class PlateCavityConfig(GridConfig):
         self._set("observe_objective", flag("observe_objective", self.observe_objective))
         self._set("n_plate", integer_at_least("n_plate", self.n_plate, 1))
         self._set("n_transverse", integer_at_least("n_transverse", self.n_transverse, 1))
+        for name in ("n_plate", "n_transverse"):
+            if getattr(self, name) > _MAX_MODES:
+                raise ValueError(f"{name} must be <= {_MAX_MODES} per axis; got {name}={getattr(self, name)!r}")
+        for name in ("plate_loss", "air_loss"):
+            if getattr(self, name) > 1.0:
+                raise ValueError(f"{name} must be <= 1 (a loss factor); got {name}={getattr(self, name)!r}")
+        if self.band[1] > _MAX_BAND_HZ or self.points_per_bandwidth > 100:
+            raise ValueError(
+                f"band f_hi must be <= {_MAX_BAND_HZ:g} Hz and points_per_bandwidth <= 100; got band={self.band!r}, "
+                f"points_per_bandwidth={self.points_per_bandwidth!r}"
+            )
+        ratio = 1.0 + min(self.plate_loss, self.air_loss) / self.points_per_bandwidth
+        points = math.ceil(math.log(self.band[1] / self.band[0]) / math.log(ratio)) + 1
+        if points > _MAX_BAND_POINTS:
+            raise ValueError(
+                f"the quiet band grid would hold {points:,} frequencies, more than {_MAX_BAND_POINTS:,}: narrow the band "
+                f"or raise the loss factors; got band={self.band!r}, plate_loss={self.plate_loss!r}, "
+                f"air_loss={self.air_loss!r}"
+            )
         margin = self.mode_margin
         if not (is_real(margin) and math.isfinite(margin) and margin >= 0):
             raise ValueError(f"mode_margin must be finite and >= 0 (multiple of f_hi); got mode_margin={margin!r}")

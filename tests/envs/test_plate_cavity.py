@@ -66,6 +66,11 @@ def test_default_design_space_matches_the_documentation():
     ("overrides", "named"),
     [
         ({"colour": "red"}, "colour"),
+        ({"n_plate": 1000}, "n_plate must be <= 32"),
+        ({"plate_loss": 5.0}, "plate_loss must be <= 1"),
+        ({"band": (20.0, 1e6)}, "band f_hi must be <= 20000"),
+        ({"plate_loss": 1e-9}, "quiet band grid would hold"),
+        ({"lx": (0.3, 1e6, 0.05)}, "lx max must be < 20"),
         ({"materials": ("aluminium", "wood")}, "materials"),
         ({"thickness": (5e-3, 0.5e-3, 0.25e-3)}, "thickness"),
         ({"lx": (-0.3, 1.0, 0.05)}, "lx"),

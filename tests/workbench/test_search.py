@@ -212,6 +212,15 @@ def test_search_cli_passes_agent_options_and_rejects_bad_ones(tmp_path):
         (dict(target_frequency=10e12), "target_frequency"),
         (dict(steps=0), "steps must be"),
         (dict(checkpoint_every=0), "checkpoint_every must be"),
+        (dict(episode_steps=0), "episode_steps must be"),
+        (dict(agent="sb3:PPO", steps=5000), "n_steps·num_envs = 2048·16"),
+        (dict(num_envs=64, steps=32), "num_envs must be <= steps"),
+        (dict(seed=-1), "seed must be an integer in"),
+        (dict(agent="de", agent_options={"popsize": -5}), "popsize of agent 'de' must be an integer in"),
+        (dict(agent="cmaes", agent_options={"sigma0": -1.0}), "sigma0"),
+        (dict(agent="ddqn", agent_options={"learning_rate": -1e-3}), "learning_rate must be a finite number in"),
+        (dict(agent="ddqn", agent_options={"buffer_size": -1}), "buffer_size must be an integer >= 1"),
+        (dict(agent="ddqn", agent_options={"gamma": float("nan")}), "gamma"),
         (dict(env={"colour": 1}), "colour"),
     ],
 )
@@ -275,3 +284,13 @@ def test_search_cli_table_prints_lengths_and_frequencies_in_the_units_people_rea
     rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in out.stdout.splitlines() if "│" in line}
     assert rows["design.gap"].endswith(" nm") and rows["design.side_x"].endswith(" µm")
     assert rows["resonance_hz"].endswith(" THz") and rows["target_frequency_hz"] == "0.2 THz"
+
+
+def test_rl_episodes_last_episode_steps(tmp_path):
+    from workbench.search._runner import _make_venv
+
+    cfg = SearchConfig(kind="toy", episode_steps=7, steps=64, num_envs=4, runs_root=str(tmp_path))
+    venv = _make_venv(cfg, cfg.num_envs)
+    venv.reset(seed=0)
+    truncated = [venv.step(venv.action_space.sample())[3].all() for _ in range(7)]
+    assert truncated == [False] * 6 + [True]

@@ -100,6 +100,7 @@ def _make_venv(cfg: SearchConfig, num_envs: int) -> gym.vector.VectorEnv:
         cfg.env_id,
         num_envs=num_envs,
         vectorization_mode="vector_entry_point",
+        max_episode_steps=cfg.episode_steps,
         config=cfg.env_config(),
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )

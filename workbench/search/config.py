@@ -19,6 +19,7 @@ MAX_NUM_ENVS = 4_096
 _INT_BOUNDS = {
     "steps": (1, MAX_STEPS),
     "num_envs": (1, MAX_NUM_ENVS),
+    "episode_steps": (1, 100_000),
     "torch_threads": (1, 256),
     "log_every": (1, MAX_STEPS),
     "checkpoint_every": (1, MAX_STEPS),
@@ -49,6 +50,7 @@ class SearchConfig:
             at construction) and other ``DQN`` keywords; a baseline: its function's keywords
             (e.g. ``popsize``); ``sb3:*``: the algorithm's constructor keywords.
         num_envs: designs evaluated per vector step (one batched model call); RL agents only.
+        episode_steps: steps of an RL episode before it is truncated and a new start is drawn.
         torch_threads: torch intra-op threads (Numba keeps its own pool for the physics).
         log_every: iterations between ``metrics.csv`` rows.
         checkpoint_every: iterations between checkpoints of RL agents (model, replay buffer,
@@ -71,6 +73,7 @@ class SearchConfig:
     agent: str = "ddqn"
     agent_options: dict[str, Any] = field(default_factory=dict)
     num_envs: int = 16
+    episode_steps: int = 128
     torch_threads: int = 1
     log_every: int = 2_000
     checkpoint_every: int = 25_000
