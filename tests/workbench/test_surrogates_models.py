@@ -275,3 +275,14 @@ def test_rational_head_equals_its_closed_form():
     t = t * np.prod((1 - xr.numpy() ** 2) ** a, axis=-1)
     np.testing.assert_allclose(real.numpy(), np.log(np.abs(t)), rtol=1e-10)
     np.testing.assert_allclose(np.exp(1j * imag.numpy()), t / np.abs(t), atol=1e-10)
+
+
+def test_training_repeats_bit_for_bit_with_the_seed(thz_data, acoustic_data):
+    torch.set_num_threads(1)
+    for train in (
+        lambda seed: train_thz(thz_data, head="physics", width=8, depth=1, epochs=2, seed=seed).net,
+        lambda seed: train_acoustic(acoustic_data, width=8, depth=1, members=2, epochs=2, seed=seed).net,
+    ):
+        first, again, other = train(3).state_dict(), train(3).state_dict(), train(4).state_dict()
+        assert all(torch.equal(first[k], again[k]) for k in first)
+        assert not all(torch.equal(first[k], other[k]) for k in first)
