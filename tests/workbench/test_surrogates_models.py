@@ -246,3 +246,43 @@ def test_shipped_checkpoint_loads_against_the_default_env(kind):
         index = np.array([grid.center()])
         spec = model.spectra(thz_batch(grid.lengths(index), NanogapConfig()), [0.2e12])
         assert np.isfinite(spec.fe_avg).all()
+
+
+def test_rational_head_equals_its_closed_form():
+    """ln t = Σ c_j x^j + Σ_k ln((x − z_k)/(x − p_k)) + Σ_i a_i ln(1 − x_i²), evaluated with complex NumPy."""
+    from torch import nn
+
+    from workbench.surrogates._thz import _DEGREE, _N_POLES, _N_RATIONAL, _rational
+
+    torch.manual_seed(1)
+    coef = torch.randn(5, _N_RATIONAL, dtype=torch.float64)
+    x = torch.linspace(0.1, 1.0, 9, dtype=torch.float64)[None, :]
+    xr = torch.rand(5, 9, 2, dtype=torch.float64) * 0.9
+    real, imag = _rational(coef, x, xr)
+    c = coef.numpy()
+    n_bg = _DEGREE + 1
+    xs = x.numpy()[0]
+    log_t = (c[:, :n_bg] + 1j * c[:, n_bg : 2 * n_bg]) @ np.stack([xs**j for j in range(n_bg)])
+    t = np.exp(log_t)
+    sig = torch.sigmoid(coef).numpy()
+    soft = nn.functional.softplus(coef).numpy()
+    for k in range(_N_POLES):
+        o = 2 * n_bg + 4 * k
+        pole = 1.5 * sig[:, o, None] - 1j * (soft[:, o + 1, None] + 1e-3)
+        zero = 1.5 * sig[:, o + 2, None] - 1j * (soft[:, o + 3, None] + 1e-3)
+        t = t * (xs - zero) / (xs - pole)
+    a = soft[:, None, 2 * n_bg + 4 * _N_POLES :]
+    t = t * np.prod((1 - xr.numpy() ** 2) ** a, axis=-1)
+    np.testing.assert_allclose(real.numpy(), np.log(np.abs(t)), rtol=1e-10)
+    np.testing.assert_allclose(np.exp(1j * imag.numpy()), t / np.abs(t), atol=1e-10)
+
+
+def test_training_repeats_bit_for_bit_with_the_seed(thz_data, acoustic_data):
+    torch.set_num_threads(1)
+    for train in (
+        lambda seed: train_thz(thz_data, head="physics", width=8, depth=1, epochs=2, seed=seed).net,
+        lambda seed: train_acoustic(acoustic_data, width=8, depth=1, members=2, epochs=2, seed=seed).net,
+    ):
+        first, again, other = train(3).state_dict(), train(3).state_dict(), train(4).state_dict()
+        assert all(torch.equal(first[k], again[k]) for k in first)
+        assert not all(torch.equal(first[k], other[k]) for k in first)

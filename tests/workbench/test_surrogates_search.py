@@ -72,6 +72,8 @@ def test_a_budget_not_above_the_first_training_set_is_refused_before_any_folder(
     assert not (tmp_path / "runs").exists()
     with pytest.raises(ValueError, match="initial must be an integer >= 16; got initial=4"):
         _search(tmp_path, "thz", "random", {}, budget=20, initial=4)
+    with pytest.raises(ValueError, match="verify must be an integer >= 1; got verify=0"):
+        _search(tmp_path, "thz", "random", {}, budget=40, verify=0)
 
 
 def test_a_checkpoint_counts_its_training_designs_against_the_budget(tmp_path):

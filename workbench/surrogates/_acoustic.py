@@ -164,10 +164,10 @@ class AcousticSurrogate:
         ignore = {"objective", "target_frequency", "tune_away", "observe_objective", "reward_scale", "start"}
         ignore |= {"cache_size", "max_steps_per_action"}
         for name in sorted(set(mine) - ignore):
-            if env[name] != mine[name]:
+            if env.get(name) != mine[name]:
                 raise ValueError(
                     f"surrogate checkpoint disagrees with the env on {name}: checkpoint {name}={mine[name]!r}, "
-                    f"env {name}={env[name]!r}"
+                    f"env {name}={env.get(name, '(no such setting)')!r}"
                 )
 
     def _check_call(self, batch: acoustic.CavityBatch, n_plate: int, n_transverse: int) -> None:

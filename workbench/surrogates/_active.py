@@ -90,13 +90,10 @@ class ActiveConfig:
     def __post_init__(self) -> None:
         if self.search.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)} for a surrogate search; got {self.search.kind!r}")
-        for name, low in (("physics_budget", 2), ("verify", 1), ("round_steps", 1), ("epochs", 1)):
-            value = getattr(self, name)
+        for name in ("physics_budget", "verify", "round_steps", "epochs", "refit_epochs", "width", "depth"):
+            value, low = getattr(self, name), 2 if name == "physics_budget" else 1
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
                 raise ValueError(f"{name} must be an integer >= {low}; got {name}={value!r}")
-        for name in ("refit_epochs", "width", "depth"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"{name} must be an integer >= 1; got {name}={getattr(self, name)!r}")
         first = self.first_training_set()
         if first >= self.physics_budget:
             raise ValueError(

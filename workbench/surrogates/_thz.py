@@ -94,13 +94,14 @@ def _rational(coef: torch.Tensor, x: torch.Tensor, rayleigh_x: torch.Tensor) -> 
         real = (powers * coef[:, None, :n_bg]).sum(-1)
         imag = (powers * coef[:, None, n_bg : 2 * n_bg]).sum(-1)
     k0 = 2 * n_bg
-    for k in range(_N_POLES):
-        for sign, offset in ((-1.0, k0 + 4 * k), (1.0, k0 + 4 * k + 2)):  # the pole, then its zero
-            centre = 1.5 * torch.sigmoid(coef[:, offset : offset + 1])
-            width = nn.functional.softplus(coef[:, offset + 1 : offset + 2]) + 1e-3
-            re = x - centre
-            real = real + sign * 0.5 * torch.log(re**2 + width**2)
-            imag = imag + sign * torch.atan2(width, re)
+    for k in range(_N_POLES):  # (x − z)/(x − p) of one pole and its zero: one log and one atan2
+        o = k0 + 4 * k
+        pole_c, zero_c = 1.5 * torch.sigmoid(coef[:, o : o + 1]), 1.5 * torch.sigmoid(coef[:, o + 2 : o + 3])
+        pole_w = nn.functional.softplus(coef[:, o + 1 : o + 2]) + 1e-3
+        zero_w = nn.functional.softplus(coef[:, o + 3 : o + 4]) + 1e-3
+        zr, pr = x - zero_c, x - pole_c  # x − z = zr + i·zero_w, x − p = pr + i·pole_w
+        real = real + 0.5 * torch.log((zr**2 + zero_w**2) / (pr**2 + pole_w**2))
+        imag = imag + torch.atan2(zero_w * pr - zr * pole_w, zr * pr + zero_w * pole_w)
     a = nn.functional.softplus(coef[:, None, k0 + 4 * _N_POLES : k0 + 4 * _N_POLES + 2])
     real = real + (a * torch.log(torch.clamp(1.0 - rayleigh_x**2, min=1e-6))).sum(-1)
     return real, imag
