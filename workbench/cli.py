@@ -257,8 +257,12 @@ acoustic_app = typer.Typer(help="Plate-backed acoustic cavities (coupled modal m
 app.add_typer(acoustic_app, name="acoustic")
 surrogate_app = typer.Typer(help="Learned surrogates: data, train, eval.", no_args_is_help=True)
 surrogate_apps = {
-    verb: typer.Typer(help=f"{verb.capitalize()} a surrogate.", no_args_is_help=True)
-    for verb in ("data", "train", "eval")
+    verb: typer.Typer(help=text, no_args_is_help=True)
+    for verb, text in (
+        ("data", "Generate training data."),
+        ("train", "Train a surrogate."),
+        ("eval", "Evaluate a surrogate against its reference."),
+    )
 }
 for _verb, _sub in surrogate_apps.items():
     surrogate_app.add_typer(_sub, name=_verb)

@@ -290,7 +290,7 @@ def field_command(
     from analytic.acoustic import MATERIALS
     from workbench.units import parse_quantity
 
-    from ._fe import solve_field
+    from ._fe import CELLS, solve_field
     from ._problem import Problem
 
     try:
@@ -319,7 +319,7 @@ def field_command(
             surrogate = Surrogate.load(checkpoint or default_checkpoint(family), family)
             material_code = np.array([MATERIAL_CLASSES.index(material)])
         start = time.perf_counter()
-        field = solve_field(problem, surrogate.cells if surrogate else (32, 16))
+        field = solve_field(problem, surrogate.cells if surrogate else CELLS)
         fe_seconds = time.perf_counter() - start
         estimate = None
         if surrogate is not None:
