@@ -299,7 +299,10 @@ class Surrogate:
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"checkpoint must be an existing file; got checkpoint={str(path)!r}")
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch raises pickle, zip and runtime errors alike
+            raise ValueError(f"checkpoint {str(path)!r} is not a readable torch file: {error}") from None
         if not isinstance(blob, dict) or blob.get("format") != "mpipn-1":
             raise ValueError(f"checkpoint {str(path)!r} is not an MPIPN checkpoint (format 'mpipn-1')")
         network = MPIPN(**blob["config"])
