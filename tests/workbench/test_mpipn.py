@@ -247,6 +247,9 @@ def test_bad_inputs_raise_value_errors_naming_the_parameter(tiny_model, small_fi
     path = tiny_model.save(tmp_path / "trap.pt")
     with pytest.raises(ValueError, match="family: this checkpoint is for the 'trapezoid' .*got family='rectangle'"):
         mpipn.Surrogate.load(path, "rectangle")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable torch file"):
+        mpipn.Surrogate.load(tmp_path / "junk.pt")
     rect = mpipn.generate("rectangle", {"test_in": 1}, seed=0, cells=(16, 8))
     with pytest.raises(ValueError, match="family"):
         tiny_model.predict_fields(rect)

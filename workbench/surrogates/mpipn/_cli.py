@@ -112,7 +112,7 @@ def train_command(
         ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Checkpoint to write; default runs/mpipn/<family>.pt.")] = None,
-    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 1000,
+    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 800,
     batch: Annotated[int, typer.Option(help="Clouds per step.")] = 8,
     fraction: Annotated[float, typer.Option(help="Supervised fraction of each domain's points, (0, 1].")] = 0.1,
     physics: Annotated[bool, typer.Option("--physics/--no-physics", help="Physics-informed loss terms.")] = True,
@@ -290,7 +290,7 @@ def field_command(
     from analytic.acoustic import MATERIALS
     from workbench.units import parse_quantity
 
-    from ._fe import solve_field
+    from ._fe import CELLS, solve_field
     from ._problem import Problem
 
     try:
@@ -319,7 +319,7 @@ def field_command(
             surrogate = Surrogate.load(checkpoint or default_checkpoint(family), family)
             material_code = np.array([MATERIAL_CLASSES.index(material)])
         start = time.perf_counter()
-        field = solve_field(problem, surrogate.cells if surrogate else (32, 16))
+        field = solve_field(problem, surrogate.cells if surrogate else CELLS)
         fe_seconds = time.perf_counter() - start
         estimate = None
         if surrogate is not None:
