@@ -180,6 +180,28 @@ def thz_spectrum(
     console.print(table)
 
 
+_SEARCH_FLAGS = {
+    "kind": "FAMILY",
+    "target_frequency": "--target",
+    "steps": "--steps",
+    "seed": "--seed",
+    "agent": "--agent",
+    "num_envs": "--num-envs",
+    "log_every": "--log-every",
+    "checkpoint_every": "--checkpoint-every",
+    "name": "--name",
+    "objective": "--objective",
+}
+
+
+def _as_typed(message: str) -> str:
+    """A SearchConfig error in the words of the command line: ``steps must …`` → ``--steps must …``."""
+    first, _, rest = message.partition(" ")
+    if first in _SEARCH_FLAGS:
+        message = f"{_SEARCH_FLAGS[first]} {rest}".replace(f"got {first}=", f"got {_SEARCH_FLAGS[first]}=")
+    return message.replace("agent option ", "--option ")
+
+
 def _check_resume_options(
     ctx: typer.Context, run_dir: Path, family: str, options: list[str], config_class: type
 ) -> None:
@@ -289,7 +311,7 @@ def search_command(
         else:
             result = resume(resume_dir)
     except ValueError as error:
-        raise _fail(str(error)) from None
+        raise _fail(_as_typed(str(error))) from None
     payload = {
         "run_dir": str(result.run_dir),
         "agent": result.config.agent,

@@ -294,3 +294,19 @@ def test_rl_episodes_last_episode_steps(tmp_path):
     venv.reset(seed=0)
     truncated = [venv.step(venv.action_space.sample())[3].all() for _ in range(7)]
     assert truncated == [False] * 6 + [True]
+
+
+def test_search_cli_errors_name_the_options_as_typed(tmp_path):
+    out = subprocess.run(
+        _cli("search", "toy", "--num-envs", "0", "--runs-root", str(tmp_path / "x")), capture_output=True, text=True
+    )
+    assert (
+        out.returncode == 2
+        and "--num-envs must be an integer in [1, 4096]" in out.stderr
+        and "got --num-envs=0" in out.stderr
+    )
+    out = subprocess.run(
+        _cli("search", "toy", "--option", "gamma=2", "--runs-root", str(tmp_path / "x")), capture_output=True, text=True
+    )
+    assert out.returncode == 2 and "--option gamma must be a finite number in [0, 1)" in out.stderr
+    assert not (tmp_path / "x").exists()
