@@ -266,6 +266,10 @@ class Surrogate:
                 out = _select(self.network(t.x[sl], t.params[sl], t.plate, t.lengths[sl], t.material[sl]), t.plate)
                 outs.append(out.double().numpy())
         hat = np.concatenate(outs)
+        if not np.all(np.isfinite(hat)):
+            raise RuntimeError(
+                "the network returned non-finite fields (amplitude gate overflow); refusing to return them"
+            )
         value = hat[..., 0] + 1j * hat[..., 1]
         scale = np.where(t.plate.numpy()[None, :], t.w_scale[:, None], t.p_scale[:, None])
         return value / scale
