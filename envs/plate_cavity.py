@@ -1,7 +1,7 @@
 """Gymnasium environments for the inverse design of plate-backed acoustic cavities (``analytic.acoustic``).
 
-An agent walks a 3D rigid box closed on z = lz by a simply supported plate (design note
-acoustic-model §2.1–§2.5) through an integer grid of designs: plate material and thickness,
+An agent walks a 3D rigid box closed on z = lz by a simply supported plate (docs/models/acoustic.md
+§2.1–§2.5) through an integer grid of designs: plate material and thickness,
 cavity size, and up to four point masses on the plate. A fixed point force drives the plate; each
 new design is scored by the depth-exact coupled modal model, either by its band-averaged cavity
 level (``"quiet"``) or by its first coupled natural frequency (``"tune"``). The single
@@ -104,7 +104,7 @@ class PlateCavityConfig(GridConfig):
         force_position: (x, y) of the force as fractions of (lx, ly), inside (0, 1); default
             (0.31, 0.43), off the symmetry lines so that every plate mode is driven.
         plate_loss, air_loss: η_s, η_a > 0 (default 0.01 each), entered as E(1 + iη_s) and
-            c²(1 + iη_a) (note §2.1).
+            c²(1 + iη_a) (docs/models/acoustic.md §2.1).
         air_density, air_speed: ρ0 (kg/m³) and c (m/s) of the cavity air.
         objective: ``"quiet"`` (default) or ``"tune"`` (see :class:`PlateCavityEnv`).
         band: (f_lo, f_hi), Hz, 0 < f_lo < f_hi; the band of the quiet objective (20–400 Hz).
@@ -571,7 +571,7 @@ class PlateCavityEnv(GridEnv):
     ## Description
 
     A rigid rectangular box lx × ly × lz of air (ρ0 = 1.21 kg/m³, c = 343 m/s) is closed on
-    z = lz by a simply supported thin plate (``analytic.acoustic``, design note acoustic-model
+    z = lz by a simply supported thin plate (``analytic.acoustic``, docs/models/acoustic.md
     §2.1–§2.4, 3D) driven by a point force of 1 N at (0.31·lx, 0.43·ly), off the symmetry lines
     so that every plate mode is driven. The design is the plate material (polymer 3 GPa /
     1200 kg/m³, aluminium 70 GPa / 2700 kg/m³, steel 210 GPa / 7850 kg/m³), its thickness
@@ -581,8 +581,8 @@ class PlateCavityEnv(GridEnv):
     m″·lx·ly + ΣM_p is at most the budget M_max (default 4.72 kg = 1.2 × the grid-centre
     design: 2.75 mm aluminium, 0.65 × 0.65 × 0.6 m, four 0.2 kg masses) and, for the quiet
     objective, when the model's mode set resolves its plate (see Rewards). Losses are η_s = η_a =
-    0.01, mid-range in the note's ranges (η_s 0.001 bare metal – 0.05 damped, η_a
-    0.005–0.05) for a panel with mounting losses over a lightly treated enclosure. The
+    0.01, mid-range of the ranges in docs/models/acoustic.md §2.5
+    (η_s 0.001 bare metal – 0.05 damped, η_a 0.005–0.05) for a panel with mounting losses over a lightly treated enclosure. The
     material stays discrete in the continuous env too: a continuous E and ρ would describe no
     real material, and both envs then search one design space.
 
@@ -613,8 +613,8 @@ class PlateCavityEnv(GridEnv):
       p_ref²) dB re 20 µPa, integrated by the trapezoid rule in f of L_p,avg. The frequencies
       are a geometric grid whose spacing is at most η·f/2, η = min(η_s, η_a) (601 points with
       the defaults): a resonance peak's half-power bandwidth is about η·f, so every peak holds
-      at least two points and J cannot alias (note §2.5 pitfall) everywhere in the band, without
-      knowing where the resonances are. An analytic band integral of the depth-exact form is
+      at least two points and J cannot alias (docs/models/acoustic.md §2.5) everywhere in
+      the band, without knowing where the resonances are. An analytic band integral of the depth-exact form is
       not available; the grid costs one ``acoustic.responses`` call per step for all designs.
     - ``objective="tune"``: value = −|f1 − f_target|/f_target (f_target = ``target_frequency``,
       60 Hz), or +|f1 − f_target|/f_target with ``tune_away=True``; f1 is the first lossless

@@ -1,4 +1,4 @@
-"""Scan the gap width of the design-note loop array and plot resonance and field enhancement.
+"""Scan the gap width of the validation loop array (docs/models/thz.md §3) and plot resonance and field enhancement.
 
 Run: ``python examples/thz_gap_scan.py [--out runs/examples/gap_scan.png]``. Each gap costs one
 resonance search (a 256-point scan plus a Brent refinement) through the Numba kernel.

@@ -75,7 +75,7 @@ def bench_thz(n_geometries: int = 4096, n_reference: int = 16, spectrum_points: 
     slow = thz.spectra(reference, freq[:n_reference], method="numpy")
     agreement = float(np.max(np.abs(fast.t - slow.t) / np.abs(slow.t)))
 
-    array = thz.LoopArray(5e-9, 100e-9, 100e-6, 100e-6, 200e-6, 200e-6)  # design-note regression row
+    array = thz.LoopArray(5e-9, 100e-9, 100e-6, 100e-6, 200e-6, 200e-6)  # the validation row of docs/models/thz.md §3
     grid = np.linspace(0.05e12, 0.75e12, spectrum_points)  # below its first diffraction order, 0.77 THz
     spec_numba = _best_time(lambda: thz.spectrum(array, grid), repeats)
     spec_numpy = _best_time(lambda: thz.spectrum(array, grid, method="numpy"), 2)
@@ -103,7 +103,7 @@ def bench_thz(n_geometries: int = 4096, n_reference: int = 16, spectrum_points: 
 
 
 def sample_cavities(n: int, n_masses: int = 0, seed: int = 0) -> acoustic.CavityBatch:
-    """Random 3D plate-backed cavities in the design space of note acoustic-model §2.5.
+    """Random 3D plate-backed cavities in the design space of docs/models/acoustic.md §2.5.
 
     Material aluminium/steel/polymer at random, thickness U(0.5, 5) mm, lx, ly U(0.3, 1) m, lz
     U(0.2, 1) m, η_s U(0.001, 0.05), η_a U(0.005, 0.05), a 1 N point force at U(0.1, 0.9)·(lx, ly),

@@ -1,4 +1,4 @@
-"""Plate-backed rigid cavity (design note acoustic-model §2): coupled modal model and companions.
+"""Plate-backed rigid cavity (docs/models/acoustic.md §2): coupled modal model and companions.
 
 Model A: rigid rectangular air cavity closed on z = lz by a simply supported Kirchhoff plate
 (3D, or the 2D x–z analogue per unit width), solved by the coupled modal method with the depth

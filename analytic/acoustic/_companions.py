@@ -1,4 +1,4 @@
-"""Closed-form companion models (note §2.6): panel transmission loss (Model B) and the Helmholtz resonator (Model C).
+"""Closed-form companion models (docs/models/acoustic.md §2.6): panel transmission loss (Model B) and the Helmholtz resonator (Model C).
 
 Time dependence e^{iωt}; SI units.
 """

@@ -1,4 +1,4 @@
-"""Truncated full modal form (note §2.3): cavity modes (i, j, k) with the depth index k summed explicitly.
+"""Truncated full modal form (docs/models/acoustic.md §2.3): cavity modes (i, j, k) with the depth index k summed explicitly.
 
 Used for interior monopole sources, as a cross-check of the depth-exact form, and for the
 unsymmetric free-vibration eigenproblem. The truncated cavity-mode set is every (i, j, k) with i, j
@@ -96,7 +96,7 @@ def full_form_eigenfrequencies(tables: ModalTables, rho0: float, speed: float, n
     """Lossless natural frequencies of the truncated full form, Hz ascending, spurious ω = 0 root removed.
 
     Solves [K_s −Cᵀ; 0 K_f]·x = ω²·[M_s 0; C M_f]·x with K_s = M_s·diag(ω_ab²), M_f = VΛ/(ρ0c²) and
-    K_f = M_f·diag(ω_n²) (note §2.3), unsymmetric, with a dense generalized eigensolver.
+    K_f = M_f·diag(ω_n²) (docs/models/acoustic.md §2.3), unsymmetric, with a dense generalized eigensolver.
     """
     _, kappa2, weight, coupling = full_cavity_modes(tables, 0, n_depth)
     volume = float(tables.area[0] * tables.lz[0])

@@ -1,6 +1,6 @@
 """Validated inputs of the plate-backed cavity model: air, plate, cavity, loads and masses (SI units).
 
-Conventions (design note acoustic-model, Conventions and §2.1): time dependence e^{iωt}, peak
+Conventions (docs/models/acoustic.md, Conventions and §2.1): time dependence e^{iωt}, peak
 amplitudes. The cavity is [0, lx]×[0, ly]×[0, lz] with the plate on z = lz (3D), or the 2D analogue
 [0, lx]×[0, lz] in the x–z plane with a plate strip on z = lz, everything per unit width.
 """
@@ -105,7 +105,7 @@ class Air:
     Args:
         density: ρ0, kg/m³; in [1e-12, 1e4] (1e-12: the in-vacuo limit).
         speed: c, m/s; in [10, 1e4].
-        loss_factor: η_a in [0, 1]; enters as c² → c²(1 + iη_a) wherever c² appears (note §2.1).
+        loss_factor: η_a in [0, 1]; enters as c² → c²(1 + iη_a) wherever c² appears (docs/models/acoustic.md §2.1).
 
     Raises:
         ValueError: a value outside its range (see :data:`BOUNDS`).
@@ -151,7 +151,7 @@ MATERIALS: Mapping[str, Material] = MappingProxyType(
         "polymer": Material(3e9, 1200.0, 0.35),
     }
 )
-"""Named plate materials (note §2.5 ranges): E in Pa, ρ in kg/m³, ν."""
+"""Named plate materials (docs/models/acoustic.md §2.5 ranges): E in Pa, ρ in kg/m³, ν."""
 
 _MATERIAL_ALIASES = {"aluminum": "aluminium", "al": "aluminium"}
 
@@ -382,7 +382,7 @@ class PointMass:
 
 @dataclass(frozen=True)
 class Monopole:
-    """Interior point (3D) or line (2D) monopole, solved with the full modal form (note §2.3).
+    """Interior point (3D) or line (2D) monopole, solved with the full modal form (docs/models/acoustic.md §2.3).
 
     Args:
         volume_velocity: q, m³/s (peak, complex allowed); in 2D m²/s per unit width; |q| ≤ 1e3.

@@ -1,4 +1,4 @@
-"""Numba kernel of the depth-exact coupled modal form (note §2.4), batched over designs × frequencies.
+"""Numba kernel of the depth-exact coupled modal form (docs/models/acoustic.md §2.4), batched over designs × frequencies.
 
 Per (design, frequency) pair: g_ij from the closed-form depth sum, the plate impedance assembled per
 parity block by the separable contraction T[i,b,b′] = Σ_j g_ij·Iy[j,b]·Iy[j,b′],

@@ -1,4 +1,4 @@
-"""Modal ingredients shared by the NumPy reference, the Numba kernels and post-processing (note §2.2, §2.4).
+"""Modal ingredients shared by the NumPy reference, the Numba kernels and post-processing (docs/models/acoustic.md §2.2, §2.4).
 
 Everything here is plain NumPy, vectorised over a leading design axis where it says so. The
 2D analogue is handled as a 3D problem with one trivial y "mode": one plate function φ_b = 1, one
@@ -35,7 +35,7 @@ k_z² = KZ2_FLOOR·|k²|, i.e. at a frequency moved by about 5e-16 relative (bel
 
 
 def coupling_integrals(n: np.ndarray, q: np.ndarray, length: np.ndarray | float) -> np.ndarray:
-    """I(n, q, L) = ∫₀ᴸ cos(nπx/L)·sin(qπx/L) dx, m (note §2.2), broadcast over n, q and L.
+    """I(n, q, L) = ∫₀ᴸ cos(nπx/L)·sin(qπx/L) dx, m (docs/models/acoustic.md §2.2), broadcast over n, q and L.
 
     ``n`` ≥ 0 are cavity (cosine) indices, ``q`` ≥ 1 plate (sine) indices; zero unless n + q is odd.
     """
@@ -276,7 +276,7 @@ def expm1_2ikzl(kz: np.ndarray, lz: np.ndarray | float) -> np.ndarray:
 
 
 def depth_terms(kz: np.ndarray, lz: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """Scaled depth factors of the depth-exact form (note §2.4), broadcast over k_z and lz.
+    """Scaled depth factors of the depth-exact form (docs/models/acoustic.md §2.4), broadcast over k_z and lz.
 
     Returns ``(cot_term, msq_term)``:
         cot_term = cot(k_z·lz)/k_z = i(q + 2)/(k_z·q), m, so g_ij = −ρ0ω²·cot_term/(S·ε_iε_j).

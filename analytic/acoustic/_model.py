@@ -350,7 +350,7 @@ def response(
     form: Form = "auto",
     n_depth: int | None = None,
 ) -> Response:
-    """Forced response of one plate-backed cavity (note §2.3–§2.4).
+    """Forced response of one plate-backed cavity (docs/models/acoustic.md §2.3–§2.4).
 
     Args:
         cavity: the :class:`PlateCavity` (2D or 3D).
@@ -394,7 +394,7 @@ def response(
     if form == "auto":
         form = "full" if monopoles else "depth-exact"
     if monopoles and form == "depth-exact":
-        raise ValueError("a Monopole needs the full modal form (note §2.3); use form='full' or 'auto'")
+        raise ValueError("a Monopole needs the full modal form (docs/models/acoustic.md §2.3); use form='full' or 'auto'")
     plate, air = cavity.plate, cavity.air
     points = [load for load in plate_loads if not isinstance(load, PlaneWave)]
     one = np.ones(1)

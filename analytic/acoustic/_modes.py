@@ -225,7 +225,7 @@ def coupled_modes(
 ) -> np.ndarray:
     """Lowest ``count`` lossless coupled natural frequencies (Hz, (count,) float64, ascending), depth-exact form.
 
-    Sylvester-inertia bisection on Z(ω) between the poles of g (note §2.3, last paragraph); loss
+    Sylvester-inertia bisection on Z(ω) between the poles of g (docs/models/acoustic.md §2.3, last paragraph); loss
     factors of the cavity are ignored. With ``n_plate`` and ``n_transverse`` both None the result
     is converged: the counts start from the rule of :func:`response` at the highest frequency found
     and grow by ×1.5 per axis until the lowest ``count`` frequencies change by less than ``tol``
@@ -290,7 +290,7 @@ def coupled_modes_full(
     n_plate: int | tuple[int, int] = 12,
     n_cavity: int | tuple[int, ...] = 12,
 ) -> np.ndarray:
-    """Lowest ``count`` lossless natural frequencies of the truncated full form (note §2.3), Hz ascending.
+    """Lowest ``count`` lossless natural frequencies of the truncated full form (docs/models/acoustic.md §2.3), Hz ascending.
 
     The unsymmetric eigenproblem over ``n_plate`` plate modes per in-plane axis and ``n_cavity``
     rigid-cavity modes per axis (int, or (ni, nj, nk) / (ni, nk)), with the spurious ω = 0 root

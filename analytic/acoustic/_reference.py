@@ -1,4 +1,4 @@
-"""NumPy reference of the depth-exact coupled modal form (note §2.4): slow, dense and direct.
+"""NumPy reference of the depth-exact coupled modal form (docs/models/acoustic.md §2.4): slow, dense and direct.
 
 Builds the dense Z = diag(M_s(ω_ab²(1+iη_s) − ω²)) − C_tᵀ·diag(g)·C_t − ω²·Φᵀ·diag(M)·Φ (matrix
 products over the separable C_t) and solves it with ``np.linalg.solve``; no parity blocks, no

@@ -1,4 +1,4 @@
-"""THz transmission and field enhancement of nanogap-loop arrays (design note thz-model §2).
+"""THz transmission and field enhancement of nanogap-loop arrays (docs/models/thz.md §2).
 
 Single-mode modal expansion with surface-impedance metal walls, a gap-plasmon permeability μ_g
 and analytic tails of the reciprocal-lattice sums; SI units, time dependence e^{−iωt}.

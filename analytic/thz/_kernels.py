@@ -1,6 +1,6 @@
 """Numba kernels of the nanogap-loop model: one (geometry, frequency) pair per prange iteration.
 
-Same equations as :mod:`analytic.thz._reference`, restructured for speed (design note §2.7,
+Same equations as :mod:`analytic.thz._reference`, restructured for speed (docs/models/thz.md §2.7,
 "Performance structure"):
 
 - the loop is centred in its cell, so the line-approximation overlaps are real and separable,

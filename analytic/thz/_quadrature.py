@@ -1,4 +1,4 @@
-"""Quadrature rule of the compensated TE tail (design note thz-model §2.7), shared by both paths.
+"""Quadrature rule of the compensated TE tail (docs/models/thz.md §2.7), shared by both paths.
 
 The tail integrand is split into its large-k asymptote c∞·k, integrated in closed form with the
 cosine integral, and a remainder R(k) = Ỹ_s(k) − c∞·k integrated with composite 8-point

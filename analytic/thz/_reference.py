@@ -1,4 +1,4 @@
-"""Plain NumPy reference of the single-mode modal-expansion model (design note thz-model §2).
+"""Plain NumPy reference of the single-mode modal-expansion model (docs/models/thz.md §2).
 
 Written for clarity, not speed: the reciprocal-lattice sum is vectorised over the full circular
 lattice (no symmetry tricks), the loop-mode overlaps use per-point trigonometry and the TE tail

@@ -1,4 +1,4 @@
-"""Physics validation of the plate-backed cavity model and its companions (design note acoustic-model §2)."""
+"""Physics validation of the plate-backed cavity model and its companions (docs/models/acoustic.md §2)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def rel(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a) / np.asarray(b) - 1.0)))
 
 
-# --- published and analytic reference values (note §2.7) -------------------------------------
+# --- published and analytic reference values (docs/models/acoustic.md §2.7) -------------------------------------
 
 
 def test_rigid_2d_box_reproduces_wu_bem_acoustics_table():

@@ -1,4 +1,4 @@
-"""Physics validation of the THz nanogap-loop model (design note thz-model §2–3)."""
+"""Physics validation of the THz nanogap-loop model (docs/models/thz.md §2–3)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ PEC_QUARTZ = square(1e-6, 0.1e-6, 50e-6, 100e-6, eps_gap=1.0, metal="pec")
     ],
     ids=["gold-5nm-100nm-100um-200um", "pec-free-standing", "pec-on-quartz"],
 )
-def test_reproduces_the_regression_rows_of_the_design_note(array, window, f_res, t_abs, fe_avg):
+def test_reproduces_the_validation_rows_of_the_thz_model_page(array, window, f_res, t_abs, fe_avg):
     res = thz.resonance(array, *window)
     assert res.frequency == pytest.approx(f_res, rel=0.02)
     assert res.t_abs == pytest.approx(t_abs, rel=0.05)
@@ -206,7 +206,7 @@ def test_cosine_integral_series_matches_scipy(x):
     assert quadrature.cosine_integral(x) == pytest.approx(special.sici(x)[1], rel=1e-13, abs=1e-15)
 
 
-def test_gold_drude_values_at_0p2_thz_match_the_design_note():
+def test_gold_drude_values_at_0p2_thz_match_the_thz_model_page():
     eps = complex(thz.METALS["gold"].permittivity(0.2e12))
     assert eps.real == pytest.approx(-1.1e5, rel=0.05)
     assert eps.imag == pytest.approx(3.6e6, rel=0.05)

@@ -1,4 +1,4 @@
-"""Finite-element ground truth of the plate-backed cavity (design note acoustic-model §2.7, §3)."""
+"""Finite-element ground truth of the plate-backed cavity (docs/models/acoustic.md §2.7, §3)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from workbench.reference._assembly import Params, dirichlet_second_difference, o
 ALUMINIUM_2MM = acoustic.Plate.of("aluminium", 2e-3)
 BENCHMARK_2D = acoustic.PlateCavity((0.5, 0.4), ALUMINIUM_2MM)
 BENCHMARK_2D_MODES = np.array([41.02, 77.12, 175.09, 309.9, 346.15, 431.81, 487.4, 551.54, 687.11])
-"""Coupled modes of the 2D benchmark, note §2.7 (Hz; rounded to 4 significant digits)."""
+"""Coupled modes of the 2D benchmark, docs/models/acoustic.md §2.7 (Hz; rounded to 4 significant digits)."""
 
 CAVITY_3D = acoustic.PlateCavity((0.5, 0.4, 0.3), ALUMINIUM_2MM)
 
@@ -63,7 +63,7 @@ def test_plate_second_differences_have_exact_sine_modes_and_converge_at_their_or
     assert errors[0] / errors[1] == pytest.approx(2.0**rate, rel=0.05)
 
 
-# --- coupled modes: note §2.7 ---------------------------------------------------------------------------------
+# --- coupled modes: docs/models/acoustic.md §2.7 --------------------------------------------------
 
 
 def test_2d_benchmark_coupled_modes_match_the_note_within_0p2_percent():
@@ -79,7 +79,7 @@ def test_uncoupled_limit_gives_the_beam_and_rigid_cavity_modes_of_the_note():
     plate = ALUMINIUM_2MM
     beam = np.pi / 2 * (np.arange(1, 6) / 0.5) ** 2 * np.sqrt(plate.bending_stiffness / plate.surface_density)
     cavity = 343.0 / 2 * np.hypot([1, 0, 1, 2] / np.array(0.5), [0, 1, 1, 0] / np.array(0.4))
-    np.testing.assert_allclose(beam, [19.57, 78.27, 176.10, 313.07, 489.17], atol=0.005)  # note §2.7
+    np.testing.assert_allclose(beam, [19.57, 78.27, 176.10, 313.07, 489.17], atol=0.005)  # docs/models/acoustic.md §2.7
     np.testing.assert_allclose(cavity, [343.0, 428.75, 549.07, 686.0], atol=0.005)
     np.testing.assert_allclose(freqs, np.sort([*beam, *cavity]), rtol=1e-4)
 
@@ -99,7 +99,7 @@ def test_rigid_box_modes_of_wu_are_recovered_with_a_massive_stiff_plate():
 
 
 def test_convergence_is_second_order_and_richardson_removes_it():
-    # the note's recipe (3-point plate stencil) on three grids; plate-controlled modes carry the error
+    # the classic recipe (3-point plate stencil) on three grids; plate-controlled modes carry the error
     freqs = {h: reference.fe_coupled_modes(BENCHMARK_2D, 9, h=h, plate_order=2) for h in (0.02, 0.01, 0.005)}
     errors = {h: np.abs(f / BENCHMARK_2D_MODES - 1.0) for h, f in freqs.items()}
     large = errors[0.005] > 5e-4  # well above the rounding of the table: modes 3, 4 and 7
@@ -114,7 +114,7 @@ def test_convergence_is_second_order_and_richardson_removes_it():
 
 
 def test_extrapolated_modes_are_paired_by_shape_when_they_cross_between_grids():
-    # on the 25 x 20 grid the note's stencil puts beam mode 5 (487 Hz) below cavity mode (0, 1) (432 Hz)...
+    # on the 25 x 20 grid the 3-point stencil puts beam mode 5 (487 Hz) below cavity mode (0, 1) (432 Hz)...
     coarse = reference.fe_coupled_modes(BENCHMARK_2D, 9, h=0.02, plate_order=2)
     assert coarse[6] < 0.97 * BENCHMARK_2D_MODES[6]
     # ...and pairing by rank would extrapolate 669 Hz (mode 9 on the coarse grid) with the wrong partner

@@ -1,4 +1,4 @@
-"""Finite-element ground truth for the plate-backed acoustic cavity (design note acoustic-model §3a).
+"""Finite-element ground truth for the plate-backed acoustic cavity (docs/models/acoustic.md §3).
 
 Q1 finite elements for the air (tensor grid, Kronecker-assembled 1D matrices), a finite-difference
 simply supported plate (squared Dirichlet Laplacian) and a lumped interface, solved exactly; O(h²)

@@ -1,4 +1,4 @@
-"""Assembly of the finite-element/finite-difference model of the plate-backed cavity (note acoustic-model §3a).
+"""Assembly of the finite-element/finite-difference model of the plate-backed cavity (docs/models/acoustic.md §3).
 
 Discretisation on one tensor grid of ``cells`` = (nx, nz) in 2D or (nx, ny, nz) in 3D:
 
@@ -9,7 +9,7 @@ Discretisation on one tensor grid of ``cells`` = (nx, nz) in 2D or (nx, ny, nz) 
 * Plate: finite differences on the interior nodes of the face z = lz: K_b = D·dA·L², L the
   Dirichlet Laplacian, a sum of 1D second differences along x (and y). Its square imposes w = 0 and
   ∂²w/∂n² = 0 and has the exact sine eigenvectors of the simply supported plate. ``plate_order=2``
-  is the note's 3-point second difference (5-point Laplacian); ``plate_order=4`` (default) the
+  is the classic 3-point second difference (5-point Laplacian); ``plate_order=4`` (default) the
   fourth-order 5-point second difference with odd-reflected ghosts, which keeps the exact sine
   eigenvectors and removes the dominant error: the plate bending wavelength is much shorter than
   the acoustic one. Lumped mass M_b = m″·dA·I. Plate node index: (ix−1) + (nx−1)·(iy−1), so a plate

@@ -44,7 +44,7 @@ def _check_method(method: object) -> Method:
 def _check_plate_order(plate_order: object) -> int:
     if plate_order not in (2, 4) or isinstance(plate_order, bool):
         raise ValueError(
-            f"plate_order must be 4 (default, fourth-order plate Laplacian) or 2 (the note's 3-point stencil); got plate_order={plate_order!r}"
+            f"plate_order must be 4 (default, fourth-order plate Laplacian) or 2 (the classic 3-point stencil); got plate_order={plate_order!r}"
         )
     return int(plate_order)  # type: ignore[arg-type]
 
@@ -107,7 +107,7 @@ def fe_coupled_modes(
         method: ``"tensor"`` (exact fluid elimination, one dense plate factorisation) or
             ``"sparse"`` (SuperLU of the full coupled matrix); same discrete problem.
         plate_order: 4 (default) or 2, order of the plate's second-difference stencil (see
-            :mod:`workbench.reference._assembly`); 2 is the note's recipe.
+            :mod:`workbench.reference._assembly`); 2 is the classic recipe of docs/models/acoustic.md §3.
 
     Returns:
         (count,) float64, Hz, ascending. Discretisation error O(h²): plate-controlled modes come
@@ -297,7 +297,7 @@ def fe_response(
 ) -> FEResponse:
     """Forced harmonic response of the cavity on one grid, one direct solve per frequency.
 
-    Losses as in note §2.1: E → E(1+iη_s) in the plate stiffness and c² → c²(1+iη_a) in the fluid
+    Losses as in docs/models/acoustic.md §2.1: E → E(1+iη_s) in the plate stiffness and c² → c²(1+iη_a) in the fluid
     mass (M/(c²(1+iη_a))), from ``cavity.plate.loss_factor`` and ``cavity.air.loss_factor``.
 
     Args:

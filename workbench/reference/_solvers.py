@@ -1,6 +1,6 @@
 """Two exact direct solvers of the assembled system of :mod:`._assembly`, and its eigenvalues.
 
-``sparse``: the note's recipe (§3a): the coupled unsymmetric matrix K − ω²M in SciPy sparse format,
+``sparse``: the recipe of docs/models/acoustic.md §3: the coupled unsymmetric matrix K − ω²M in SciPy sparse format,
 one SuperLU factorisation per frequency. General, but fill-in makes 3D grids slow (35k unknowns:
 about 95 s and 1.7 GB per complex factorisation on one core).
 
@@ -249,7 +249,7 @@ def _real_vectors(vec: np.ndarray) -> np.ndarray:
 
 
 def sparse_modes(ops: Operators, params: Params, masses: list[PointMass], count: int, vectors: bool) -> Modes:
-    """Shift-invert Arnoldi on (K − σM)⁻¹M with one real SuperLU (note §3a)."""
+    """Shift-invert Arnoldi on (K − σM)⁻¹M with one real SuperLU (docs/models/acoustic.md §3)."""
     solver = SparseSolver(ops, params, masses, lossless=True)
     sigma = _shift(params)
     inverse = solver.inverse(sigma)
