@@ -1,0 +1,173 @@
+"""The whole-MLP fused Triton kernel (imported only by the ``triton`` and ``interpret`` backends).
+
+One program owns BM rows: it loads x, runs every layer with the hidden activations held in
+registers (h = act(h·W_l + b_l)) and stores only the last layer's output. All layers are padded
+to one width P (a power of two, 32 ≤ P ≤ 256) with zero weights, scales and biases, so padded
+columns stay exactly 0 through every supported activation. Per-layer formats and activations are
+compile-time constants (3 bits per layer in ``MODES`` / ``ACTS``), so each model compiles to one
+straight-line specialisation.
+
+W8A8 rounding is round-half-even built from ``floor`` and IEEE division (``div_rn``), which
+matches ``torch.round`` of the reference; int4 codes are consumed in their packed layout by
+splitting h into even and odd input channels (two dots of K = P/2), so no interleave is needed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import triton
+import triton.language as tl
+
+from ._spec import ACTIVATIONS, FusedLayer
+
+INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
+# mode codes: float, w8a8, int8 signed, int8 unsigned, int4 signed, int4 unsigned
+_MODE_CODE = {("float", True): 0, ("w8a8", True): 1, ("int8", True): 2, ("int8", False): 3}
+_MODE_CODE |= {("int4", True): 4, ("int4", False): 5}
+_ACT_CODE = {name: i for i, name in enumerate(ACTIVATIONS)}
+
+
+@triton.jit
+def _act(h, ACT: tl.constexpr):
+    if ACT == 1:
+        h = h * tl.sigmoid(h)
+    elif ACT == 2:
+        u = 0.7978845608028654 * (h + 0.044715 * h * h * h)
+        h = 0.5 * h * (1.0 + (2.0 * tl.sigmoid(2.0 * u) - 1.0))
+    elif ACT == 3:
+        h = tl.maximum(h, 0.0)
+    elif ACT == 4:
+        h = 2.0 * tl.sigmoid(2.0 * h) - 1.0
+    return h
+
+
+@triton.jit
+def _dequant(c, k, n, scale_ptr, zero_ptr, g, G, P: tl.constexpr):
+    """(c − z)·s for codes c at input channels k ([R, 1]) and output channels n ([1, P])."""
+    grp = k // g
+    ok = grp < G
+    s = tl.load(scale_ptr + grp * P + n, mask=ok, other=0.0)
+    z = tl.load(zero_ptr + grp * P + n, mask=ok, other=0.0)
+    return (c.to(tl.float32) - z) * s
+
+
+@triton.jit
+def _fused_mlp(
+    x_ptr, y_ptr, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, bias_ptr, group_ptr,
+    M, D_IN, D_OUT, G,
+    L: tl.constexpr, MODES: tl.constexpr, ACTS: tl.constexpr,
+    P: tl.constexpr, BM: tl.constexpr, DOT_BF16: tl.constexpr,
+):  # fmt: skip
+    rows = tl.program_id(0).to(tl.int64) * BM + tl.arange(0, BM)
+    cols = tl.arange(0, P)
+    kk = cols[:, None]
+    half = tl.arange(0, P // 2)[:, None]
+    live = rows[:, None] < M
+    h = tl.load(x_ptr + rows[:, None] * D_IN + cols[None, :], mask=live & (cols[None, :] < D_IN), other=0.0)
+    for layer in tl.static_range(L):
+        mode: tl.constexpr = (MODES >> (3 * layer)) & 7
+        act: tl.constexpr = (ACTS >> (3 * layer)) & 7
+        sp = scale_ptr + layer * G * P
+        zp = zero_ptr + layer * G * P
+        g = tl.load(group_ptr + layer)
+        if mode == 1:
+            s_x = tl.maximum(tl.div_rn(tl.max(tl.abs(h), axis=1), 127.0), 1e-12)
+            v = tl.div_rn(h, s_x[:, None])
+            f = tl.floor(v)
+            d = v - f
+            odd = (f - 2.0 * tl.floor(f * 0.5)) == 1.0
+            q = f + tl.where((d > 0.5) | ((d == 0.5) & odd), 1.0, 0.0)
+            q = tl.minimum(tl.maximum(q, -128.0), 127.0).to(tl.int8)
+            c = tl.load(c8_ptr + layer * P * P + kk * P + cols[None, :]).to(tl.int8, bitcast=True)
+            acc = tl.dot(q, c, out_dtype=tl.int32)
+            s_w = tl.load(sp + cols)
+            h = acc.to(tl.float32) * s_x[:, None] * s_w[None, :]
+        else:
+            if mode == 0:
+                w = tl.load(wf_ptr + layer * P * P + kk * P + cols[None, :])
+            elif mode == 2 or mode == 3:
+                raw = tl.load(c8_ptr + layer * P * P + kk * P + cols[None, :])
+                c = raw.to(tl.int8, bitcast=True) if mode == 2 else raw
+                w = _dequant(c, kk, cols[None, :], sp, zp, g, G, P)
+            if mode >= 4:
+                packed = tl.load(c4_ptr + layer * (P // 2) * P + half * P + cols[None, :])
+                if mode == 4:
+                    lo = (packed << 4).to(tl.int8, bitcast=True) >> 4
+                    hi = packed.to(tl.int8, bitcast=True) >> 4
+                else:
+                    lo = packed & 0xF
+                    hi = packed >> 4
+                w_lo = _dequant(lo, 2 * half, cols[None, :], sp, zp, g, G, P)
+                w_hi = _dequant(hi, 2 * half + 1, cols[None, :], sp, zp, g, G, P)
+                h_even, h_odd = tl.split(tl.reshape(h, (BM, P // 2, 2)))
+                if DOT_BF16:
+                    h = tl.dot(h_even.to(tl.bfloat16), w_lo.to(tl.bfloat16))
+                    h = tl.dot(h_odd.to(tl.bfloat16), w_hi.to(tl.bfloat16), h)
+                else:
+                    h = tl.dot(h_even, w_lo, input_precision="ieee")
+                    h = tl.dot(h_odd, w_hi, h, input_precision="ieee")
+            elif DOT_BF16:
+                h = tl.dot(h.to(tl.bfloat16), w.to(tl.bfloat16))
+            else:
+                h = tl.dot(h, w, input_precision="ieee")
+        h = _act(h + tl.load(bias_ptr + layer * P + cols)[None, :], act)
+    tl.store(y_ptr + rows[:, None] * D_OUT + cols[None, :], h, mask=live & (cols[None, :] < D_OUT))
+
+
+def padded_width(layers: list[FusedLayer]) -> int:
+    """The common padded width P: the next power of two ≥ every layer dimension, at least 32."""
+    widest = max(max(layer.c_in, layer.c_out) for layer in layers)
+    return max(32, triton.next_power_of_2(widest))
+
+
+def pack(layers: list[FusedLayer], device: torch.device | str) -> dict:
+    """Stack and zero-pad every layer's tensors into the kernel's buffers (done once per model)."""
+    n, p = len(layers), padded_width(layers)
+    n_groups = max(1 if layer.scale is None else layer.scale.shape[0] for layer in layers)
+    used = {layer.mode for layer in layers}
+    wf = torch.zeros((n, p, p) if "float" in used else (1,), dtype=torch.float32)
+    c8 = torch.zeros((n, p, p) if used & {"w8a8", "int8"} else (1,), dtype=torch.uint8)
+    c4 = torch.zeros((n, p // 2, p) if "int4" in used else (1,), dtype=torch.uint8)
+    scale = torch.zeros(n, n_groups, p)
+    zero = torch.zeros(n, n_groups, p)
+    bias = torch.zeros(n, p)
+    group = torch.ones(n, dtype=torch.int32)
+    modes = acts = 0
+    for i, layer in enumerate(layers):
+        k, m = layer.c_in, layer.c_out
+        bias[i, :m] = layer.bias
+        modes |= _MODE_CODE[(layer.mode, layer.signed)] << (3 * i)
+        acts |= _ACT_CODE[layer.act] << (3 * i)
+        if layer.mode == "float":
+            wf[i, :k, :m] = layer.weight
+            continue
+        scale[i, : layer.scale.shape[0], :m] = layer.scale
+        if layer.zero is not None:
+            zero[i, : layer.zero.shape[0], :m] = layer.zero
+        group[i] = layer.group
+        if layer.mode == "int4":
+            c4[i, : layer.codes.shape[0], :m] = layer.codes
+        else:
+            c8[i, :k, :m] = layer.codes.view(torch.uint8) if layer.codes.dtype == torch.int8 else layer.codes
+    buffers = {"wf": wf, "c8": c8, "c4": c4, "scale": scale, "zero": zero, "bias": bias, "group": group}
+    meta = {"L": n, "MODES": modes, "ACTS": acts, "P": p, "G": n_groups, "d_in": layers[0].c_in}
+    return {name: t.to(device) for name, t in buffers.items()} | meta | {"d_out": layers[-1].c_out}
+
+
+def run(packed: dict, x: torch.Tensor, bf16: bool = False, block_rows: int | None = None) -> torch.Tensor:
+    """Launch the fused kernel on x (M, d_in) float32 (contiguous) → (M, d_out) float32."""
+    m = x.shape[0]
+    p = packed["P"]
+    bm = block_rows or (16 if INTERPRETED else (32 if p >= 256 else 64))
+    y = torch.empty(m, packed["d_out"], dtype=torch.float32, device=x.device)
+    if m == 0:
+        return y
+    grid = (triton.cdiv(m, bm),)
+    _fused_mlp[grid](
+        x, y, packed["wf"], packed["c8"], packed["c4"], packed["scale"], packed["zero"], packed["bias"],
+        packed["group"], m, packed["d_in"], packed["d_out"], packed["G"],
+        L=packed["L"], MODES=packed["MODES"], ACTS=packed["ACTS"], P=p, BM=bm, DOT_BF16=bf16,
+    )  # fmt: skip
+    return y
