@@ -18,6 +18,7 @@ from rich.table import Table
 from analytic import acoustic, thz
 
 from .compress._cli import register as register_compress
+from .kernels._cli import register as register_kernels
 from .units import parse_quantity
 
 app = typer.Typer(help="Inverse-design and physics-informed ML workbench.", no_args_is_help=True)
@@ -26,6 +27,7 @@ bench_app = typer.Typer(help="Benchmarks: fast path vs reference, measured in on
 app.add_typer(thz_app, name="thz")
 app.add_typer(bench_app, name="bench")
 register_compress(app, bench_app)
+register_kernels(bench_app)
 console = Console()
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]

@@ -129,7 +129,7 @@ class FusedMLP(nn.Module):
         """The fused forward of x (M, d_in) float32 contiguous on one backend, without autograd."""
         if backend == "torch":
             with torch.no_grad():
-                return run_prepared(x, self.prepared(x.device))
+                return run_prepared(x, self.prepared(x.device), fast=True)
         if self.bf16 and backend != "triton":
             raise ValueError(f"bf16 needs backend 'triton'; got backend={backend!r}")
         kernels = load_triton(interpret=backend == "interpret")

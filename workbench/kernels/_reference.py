@@ -6,7 +6,8 @@ The reference evaluates exactly what the kernels evaluate, in the same order:
 * W8A8 layers: s_x = max(amax|h|/127, 1e-12) per row, q = clamp(round-half-even(h/s_x), −128, 127),
   acc = q·C (int32), y = act((acc·s_x)·s_w + b).
 
-The W8A8 dot is formed as a float32 product of integer-valued tensors, which is exact: every
+Activations are torch's own (the kernels build theirs from ``sigmoid``, a few ulps apart, which
+:func:`error_bound` allows for). The W8A8 dot is formed as a float32 product of integer-valued tensors, which is exact: every
 partial sum is an integer of magnitude ≤ K·128·127 < 2²⁴ for K ≤ 256, so the result equals the
 int32 accumulation bit for bit, in any summation order (and runs at BLAS speed).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from workbench.compress import unpack_int4
 
@@ -36,6 +38,7 @@ class PreparedLayer:
     bias: torch.Tensor
     act: str
     w_scale: torch.Tensor | None = None  # (1, N) per-output-channel weight scale of a W8A8 layer
+    codes: torch.Tensor | None = None  # (K, N) int8 codes of a W8A8 layer
 
 
 def codes_matrix(layer: FusedLayer) -> torch.Tensor:
@@ -59,24 +62,25 @@ def prepare(layers: list[FusedLayer], device: torch.device | str = "cpu") -> lis
     """Unpack and dequantize once (the torch fast path reuses the result for every call)."""
     out = []
     for layer in layers:
+        bias = layer.bias.to(device)
         if layer.mode == "w8a8":
-            weight, w_scale = codes_matrix(layer).float(), layer.scale.to(device)
+            codes = layer.codes.to(device)
+            out.append(PreparedLayer("w8a8", codes.float(), bias, layer.act, layer.scale.to(device), codes))
         else:
-            weight, w_scale = dense_weight(layer), None
-        out.append(PreparedLayer(layer.mode, weight.to(device), layer.bias.to(device), layer.act, w_scale))
+            out.append(PreparedLayer(layer.mode, dense_weight(layer).to(device), bias, layer.act))
     return out
 
 
-def activation(h: torch.Tensor, act: str) -> torch.Tensor:
-    """The kernels' activations: SiLU = h·σ(h), GELU-tanh, ReLU, tanh or none."""
+def activation(h: torch.Tensor, act: str, inplace: bool = False) -> torch.Tensor:
+    """The model's activations by torch: SiLU, GELU (tanh approximation), ReLU, tanh or none."""
     if act == "silu":
-        return h * torch.sigmoid(h)
+        return F.silu(h, inplace=inplace)
     if act == "gelu_tanh":
-        return 0.5 * h * (1.0 + torch.tanh(0.7978845608028654 * (h + 0.044715 * h * h * h)))
+        return F.gelu(h, approximate="tanh")
     if act == "relu":
-        return torch.relu(h)
+        return F.relu(h, inplace=inplace)
     if act == "tanh":
-        return torch.tanh(h)
+        return h.tanh_() if inplace else torch.tanh(h)
     return h
 
 
@@ -85,24 +89,32 @@ def quantize_rows(h: torch.Tensor, ste: bool = False) -> tuple[torch.Tensor, tor
 
     With ``ste`` the rounding passes gradients straight through (the scale is held constant).
     """
-    scale = (h.detach().abs().amax(dim=1, keepdim=True) / QMAX).clamp_min(SCALE_FLOOR)
+    amax = torch.linalg.vector_norm(h.detach(), float("inf"), dim=1, keepdim=True)
+    scale = (amax / QMAX).clamp_min(SCALE_FLOOR)
     v = h / scale
-    q = torch.clamp(torch.round(v), -QMAX - 1, QMAX)
     if ste:
-        q = v + (q - v).detach()
-    return q, scale
+        return v + (torch.clamp(torch.round(v), -QMAX - 1, QMAX) - v).detach(), scale
+    return v.round_().clamp_(-QMAX - 1, QMAX), scale
 
 
-def run_prepared(x: torch.Tensor, layers: list[PreparedLayer], ste: bool = False) -> torch.Tensor:
-    """Forward of prepared layers on x (M, K_0) float32 → (M, N_last) float32."""
+def run_prepared(x: torch.Tensor, layers: list[PreparedLayer], ste: bool = False, fast: bool = False) -> torch.Tensor:
+    """Forward of prepared layers on x (M, K_0) float32 → (M, N_last) float32.
+
+    ``ste``: straight-through rounding (for gradients). ``fast`` (no autograd): W8A8 dots by
+    ``torch._int_mm`` (int8 × int8 → int32; equal to the float product, see the module docstring)
+    and in-place epilogues.
+    """
     h = x
     for layer in layers:
         if layer.mode == "w8a8":
             q, s_x = quantize_rows(h, ste)
-            h = (q @ layer.weight) * s_x * layer.w_scale + layer.bias
+            if fast:
+                h = torch._int_mm(q.to(torch.int8), layer.codes).float().mul_(s_x).mul_(layer.w_scale).add_(layer.bias)
+            else:
+                h = (q @ layer.weight) * s_x * layer.w_scale + layer.bias
         else:
             h = torch.addmm(layer.bias, h, layer.weight)
-        h = activation(h, layer.act)
+        h = activation(h, layer.act, inplace=fast)
     return h
 
 

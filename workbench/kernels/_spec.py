@@ -123,7 +123,9 @@ def extract_layers(model: nn.Module) -> list[FusedLayer]:
             kernels do not run (the message names the parameter, its bound and the value).
     """
     if not isinstance(model, nn.Sequential):
-        raise Unsupported(f"model must be an nn.Sequential of linear layers and activations; got {type(model).__name__}")
+        raise Unsupported(
+            f"model must be an nn.Sequential of linear layers and activations; got {type(model).__name__}"
+        )
     layers: list[FusedLayer] = []
     for module in model:
         if isinstance(module, CompressedLinear):
@@ -135,14 +137,17 @@ def extract_layers(model: nn.Module) -> list[FusedLayer]:
         else:
             act = _activation(module)
             if not layers or layers[-1].act != "none":
-                raise Unsupported(f"each activation must follow a linear layer; got {module!r} after {len(layers)} layers")
+                raise Unsupported(
+                    f"each activation must follow a linear layer; got {module!r} after {len(layers)} layers"
+                )
             layers[-1] = replace(layers[-1], act=act)
     if not 1 <= len(layers) <= MAX_LINEAR:
         raise Unsupported(f"number of linear layers must be in [1, {MAX_LINEAR}]; got {len(layers)}")
     for i, layer in enumerate(layers):
         if max(layer.c_in, layer.c_out) > MAX_WIDTH:
-            raise Unsupported(f"layer {i} width must be <= {MAX_WIDTH}; got (C_out, C_in)=({layer.c_out}, {layer.c_in})")
+            raise Unsupported(
+                f"layer {i} width must be <= {MAX_WIDTH}; got (C_out, C_in)=({layer.c_out}, {layer.c_in})"
+            )
         if i and layer.c_in != layers[i - 1].c_out:
             raise Unsupported(f"layer {i} C_in must equal layer {i - 1} C_out={layers[i - 1].c_out}; got {layer.c_in}")
     return layers
-
