@@ -3,8 +3,9 @@
 Backends:
 
 * ``"triton"``: the compiled fused kernel; needs triton and a CUDA tensor;
-* ``"interpret"``: the same kernel under ``TRITON_INTERPRET=1`` (numpy, slow; for tests on any
-  machine). The variable must be set before triton is first imported in the process;
+* ``"interpret"``: the same kernel under the Triton interpreter (numpy, slow; for tests on any
+  machine). Triton must be imported with ``TRITON_INTERPRET=1`` (this backend sets it when triton
+  is not imported yet), and a process then runs in that mode only;
 * ``"torch"``: the CPU fast path, the reference evaluated with weights dequantized once.
 
 ``backend=None`` reads ``WORKBENCH_KERNEL_BACKEND``, and if that is unset picks ``"triton"`` for
@@ -35,23 +36,38 @@ def triton_available() -> bool:
     return importlib.util.find_spec("triton") is not None
 
 
+def triton_mode() -> str | None:
+    """How the imported triton runs ``@triton.jit`` code: ``"interpret"``, ``"compiled"``, or None if not imported.
+
+    Triton fixes this for its own library functions when it is first imported, from
+    ``TRITON_INTERPRET``, so one process runs in one mode only.
+    """
+    if "triton" not in sys.modules:
+        return None
+    from triton.language import standard
+    from triton.runtime.interpreter import InterpretedFunction
+
+    return "interpret" if isinstance(standard.sigmoid, InterpretedFunction) else "compiled"
+
+
 def load_triton(interpret: bool) -> ModuleType:
-    """Import the kernel module, in interpreter mode or compiled.
+    """The kernel module (imports triton, under ``TRITON_INTERPRET=1`` for the interpreter).
 
     Raises:
-        RuntimeError: triton is missing, or it was already imported in the other mode.
+        RuntimeError: triton cannot be imported, or it was already imported in the other mode.
     """
-    if interpret and "triton" not in sys.modules:
-        os.environ["TRITON_INTERPRET"] = "1"
     if not triton_available():
         raise RuntimeError("the triton and interpret backends need triton (the 'gpu' extra: pip install triton)")
+    want = "interpret" if interpret else "compiled"
+    if triton_mode() is None and interpret:
+        os.environ["TRITON_INTERPRET"] = "1"
     from . import _triton
 
-    if _triton.INTERPRETED != interpret:
+    if triton_mode() != want:
         raise RuntimeError(
-            f"backend {'interpret' if interpret else 'triton'!r} needs TRITON_INTERPRET="
-            f"{'1' if interpret else 'unset'} before triton is first imported; got TRITON_INTERPRET="
-            f"{os.environ.get('TRITON_INTERPRET')!r}"
+            f"backend {'interpret' if interpret else 'triton'!r} needs triton imported in {want} mode "
+            f"(TRITON_INTERPRET={'1' if interpret else 'unset'} before the first import of triton); "
+            f"got {triton_mode()} mode in this process"
         )
     return _triton
 

@@ -37,7 +37,7 @@ def bench_kernels(
     if as_json:
         typer.echo(json.dumps(result, indent=2, allow_nan=False))
         return
-    table = Table(title=f"bench kernels ({result['gpu']}, {result['threads']} CPU threads)")
+    table = Table(title=f"bench kernels (CPU: {result['cpu_clock']}; GPU: {result['gpu']})")
     for key in result["rows"][0]:
         table.add_column(key)
     for row in result["rows"]:

@@ -84,14 +84,16 @@ def activation(h: torch.Tensor, act: str, inplace: bool = False) -> torch.Tensor
     return h
 
 
-def quantize_rows(h: torch.Tensor, ste: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def quantize_rows(h: torch.Tensor, ste: bool = False, inplace: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-row int8 codes (as float, integer-valued) and scales (M, 1) of activations h (M, K).
 
-    With ``ste`` the rounding passes gradients straight through (the scale is held constant).
+    With ``ste`` the rounding passes gradients straight through (the scale is held constant);
+    ``inplace`` overwrites h with the codes (no autograd).
     """
-    amax = torch.linalg.vector_norm(h.detach(), float("inf"), dim=1, keepdim=True)
+    hd = h.detach()
+    amax = torch.maximum(hd.amax(dim=1, keepdim=True), -hd.amin(dim=1, keepdim=True))  # = max|h|, no copy
     scale = (amax / QMAX).clamp_min(SCALE_FLOOR)
-    v = h / scale
+    v = h.div_(scale) if inplace else h / scale
     if ste:
         return v + (torch.clamp(torch.round(v), -QMAX - 1, QMAX) - v).detach(), scale
     return v.round_().clamp_(-QMAX - 1, QMAX), scale
@@ -102,14 +104,14 @@ def run_prepared(x: torch.Tensor, layers: list[PreparedLayer], ste: bool = False
 
     ``ste``: straight-through rounding (for gradients). ``fast`` (no autograd): W8A8 dots by
     ``torch._int_mm`` (int8 × int8 → int32; equal to the float product, see the module docstring)
-    and in-place epilogues.
+    and in-place epilogues that reuse the hidden activations' memory (x itself is not written).
     """
     h = x
     for layer in layers:
         if layer.mode == "w8a8":
-            q, s_x = quantize_rows(h, ste)
+            q, s_x = quantize_rows(h, ste, inplace=fast and h is not x)
             if fast:
-                h = torch._int_mm(q.to(torch.int8), layer.codes).float().mul_(s_x).mul_(layer.w_scale).add_(layer.bias)
+                h = torch.mul(torch._int_mm(q.to(torch.int8), layer.codes), s_x).mul_(layer.w_scale).add_(layer.bias)
             else:
                 h = (q @ layer.weight) * s_x * layer.w_scale + layer.bias
         else:
