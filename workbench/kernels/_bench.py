@@ -15,6 +15,7 @@ cores do not count; GPU rows use wall time after a device synchronisation.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -85,7 +86,9 @@ def _cpu_rows(kind: str, batch: int, repeats: int, use_compile: bool, seed: int)
     x = torch.rand(batch, model[0].in_features, generator=torch.Generator().manual_seed(seed))
     variants = _compressed(model)
     fused = {name: FusedMLP(m, "torch", strict=True) for name, m in variants.items()}
-    dynamic = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao
+        warnings.simplefilter("ignore")
+        dynamic = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
     candidates: dict[str, Callable[[], torch.Tensor]] = {"fp32/eager": lambda: model(x)}
     candidates["int8_dynamic/torch.ao"] = lambda: dynamic(x)
     for name in variants:
