@@ -17,8 +17,8 @@ from rich.table import Table
 
 from analytic import acoustic, thz
 
-from .compress._cli import register as register_compress
-from .kernels._cli import register as register_kernels
+from ._compress_cli import register as register_compress
+from ._kernels_cli import register as register_kernels
 from .units import parse_quantity
 
 app = typer.Typer(help="Inverse-design and physics-informed ML workbench.", no_args_is_help=True)

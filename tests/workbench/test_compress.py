@@ -14,8 +14,11 @@ from hypothesis import strategies as st
 from torch import nn
 from typer.testing import CliRunner
 
+from workbench._compress_cli import METHODS, PTQ
 from workbench.cli import app
 from workbench.compress import (
+    PRUNE_METHODS,
+    PTQ_METHODS,
     CompressedLinear,
     FlexRoundQuantizer,
     LRQQuantizer,
@@ -426,6 +429,10 @@ def test_save_and_load_round_trip_and_refuse_another_model(tmp_path):
 def test_bad_input_raises_value_error_naming_parameter_bound_and_value(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_cli_method_names_match_the_library():
+    assert PTQ == PTQ_METHODS and {"prune-" + m for m in PRUNE_METHODS} <= set(METHODS)
 
 
 def test_cli_refuses_bad_bits_and_sparsity_before_any_work(tmp_path):

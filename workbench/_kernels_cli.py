@@ -1,4 +1,8 @@
-"""Typer command ``workbench bench kernels``."""
+"""Typer command ``workbench bench kernels``.
+
+Torch and ``workbench.kernels`` are imported inside the command, so that registering it keeps
+``workbench --help`` and the other commands fast.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-
-from ._bench import run_bench
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
@@ -27,6 +29,8 @@ def bench_kernels(
     as_json: JsonFlag = False,
 ) -> None:
     """Fused MLP fast paths vs the fp32 torch surrogate (CPU; Triton rows on a CUDA GPU)."""
+    from .kernels._bench import run_bench
+
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
     log = (lambda _msg: None) if as_json else (lambda msg: Console(stderr=True).print(msg))
     try:

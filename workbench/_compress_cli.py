@@ -1,4 +1,8 @@
-"""Typer commands: ``workbench compress thz|acoustic ...`` and ``workbench bench compress``."""
+"""Typer commands: ``workbench compress thz|acoustic ...`` and ``workbench bench compress``.
+
+Torch, the physics models and ``workbench.compress`` are imported inside the commands, so that
+registering them keeps ``workbench --help`` and the other commands fast.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,12 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-import torch
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ._bench import markdown_table, run_bench, write_outputs
-from ._data import KINDS, design_inputs, fit, make_mlp, masked_mse, physics_data, surrogate_error
-from ._layers import model_bytes, quantizable_layers, save_compressed, weight_matrix
-from ._methods import PTQ_METHODS, apply_masks, bcq, prune, ptq, sparse_model, tune_scales, w8a8
-from ._quant import MAX_BITS, MIN_BITS, QuantSpec
-
-METHODS = (*PTQ_METHODS, "w8a8", "bcq", "alphatuning", "peqa", "prune-aligned", "prune-bed", "prune-dp")
+PTQ = ("rtn", "adadim", "flexround", "lrq")
+METHODS = (*PTQ, "w8a8", "bcq", "alphatuning", "peqa", "prune-aligned", "prune-bed", "prune-dp")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
@@ -28,6 +26,9 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _validate(kind: str, method: str, bits: int, sparsity: float, n: int, out: Path | None, model: Path | None) -> None:
+    from .compress._data import KINDS
+    from .compress._quant import MAX_BITS, MIN_BITS
+
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got kind={kind!r}")
     if method not in METHODS:
@@ -67,6 +68,24 @@ def compress(
     as_json: JsonFlag = False,
 ) -> None:
     """Compress the MLP of one surrogate kind and score it against held-out physics."""
+    import torch
+
+    from .compress import (
+        QuantSpec,
+        apply_masks,
+        bcq,
+        model_bytes,
+        prune,
+        ptq,
+        quantizable_layers,
+        save_compressed,
+        sparse_model,
+        tune_scales,
+        w8a8,
+    )
+    from .compress._data import design_inputs, fit, make_mlp, masked_mse, physics_data, surrogate_error
+    from .compress._layers import weight_matrix
+
     try:
         _validate(kind, method, bits, sparsity, designs, out, model)
         spec = QuantSpec(bits=bits, symmetric=symmetric, granularity=granularity, group_size=group_size)
@@ -92,7 +111,7 @@ def compress(
         pruned, masks, _ = prune(fp32, sparsity, method.removeprefix("prune-") if method != "rtn" else "bed", block)
         fit(pruned, train, steps, 5e-4, seed, after_step=apply_masks(pruned, masks))
         compressed = sparse_model(pruned, masks, block, spec if method == "rtn" else None)
-    elif method in PTQ_METHODS or method == "peqa":
+    elif method in PTQ or method == "peqa":
         compressed, _ = ptq(fp32, spec, "rtn" if method == "peqa" else method, calib, iters=steps)
         if method == "peqa":
             compressed, _ = tune_scales(compressed, *task, steps, seed=seed)
@@ -139,6 +158,9 @@ def bench_compress(
     as_json: JsonFlag = False,
 ) -> None:
     """Methods × bits (8, 4, 3, 2) × sparsity (0, 50, 70, 80 %): error vs physics, bytes, calibration time."""
+    from .compress._bench import markdown_table, run_bench, write_outputs
+    from .compress._data import KINDS
+
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
     bad = [k for k in chosen if k not in KINDS]
     if bad or not chosen or size not in ("default", "large"):
