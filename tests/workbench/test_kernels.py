@@ -140,8 +140,8 @@ def test_interpret_backward_matches_reference_autograd(interpreter: bool) -> Non
 
 @pytest.mark.parametrize("act", [nn.SiLU, nn.ReLU])
 def test_torch_w8a8_fast_path_bit_exact_and_close_to_fake_quant_forward(act: type[nn.Module]) -> None:
-    model = w8a8(_mlp([6, 64, 64, 3], act))[0]
-    x = _x(50, 6)
+    model = w8a8(_mlp([6, 256, 64, 3], act))[0]
+    x = _x(300, 6)  # more rows than one CPU row block (256 at width 256)
     y = fused_forward(model, x, backend="torch")
     assert torch.equal(y, mlp_reference(x, extract_layers(model)))
     # the compressed model's own forward multiplies fake-quantized floats: same codes, other rounding
