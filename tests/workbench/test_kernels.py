@@ -139,13 +139,15 @@ def test_interpret_backward_matches_reference_autograd(interpreter: bool) -> Non
 
 
 @pytest.mark.parametrize("act", [nn.SiLU, nn.ReLU])
-def test_torch_w8a8_fast_path_bit_exact_and_close_to_fake_quant_forward(act: type[nn.Module]) -> None:
+def test_torch_w8a8_fast_path_bit_exact_and_first_layer_matches_fake_quant(act: type[nn.Module]) -> None:
     model = w8a8(_mlp([6, 256, 64, 3], act))[0]
     x = _x(300, 6)  # more rows than one CPU row block (256 at width 256)
     y = fused_forward(model, x, backend="torch")
     assert torch.equal(y, mlp_reference(x, extract_layers(model)))
-    # the compressed model's own forward multiplies fake-quantized floats: same codes, other rounding
-    torch.testing.assert_close(y, model(x), rtol=1e-3, atol=1e-3)
+    # the compressed layer's own forward multiplies fake-quantized floats: same codes, other rounding
+    # (compared on one layer: deeper, a rounding difference can move an activation code by one step)
+    first = nn.Sequential(model[0])
+    torch.testing.assert_close(fused_forward(first, x, backend="torch"), model[0](x), rtol=1e-5, atol=1e-5)
 
 
 def test_torch_weight_only_fast_path_equals_compressed_forward_within_bound() -> None:
