@@ -18,7 +18,7 @@ from torch import nn  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from workbench.cli import app  # noqa: E402
-from workbench.compress import QuantSpec, ptq, w8a8  # noqa: E402
+from workbench.compress import QuantSpec, prune, ptq, sparse_model, w8a8  # noqa: E402
 from workbench.kernels import (  # noqa: E402
     FusedMLP,
     Unsupported,
@@ -158,6 +158,18 @@ def test_torch_weight_only_fast_path_equals_compressed_forward_within_bound() ->
     assert y.shape == (5, 10, 3)
     exact, bound = error_bound(x, extract_layers(model))
     assert ((y.reshape(50, 3).double() - exact).abs() <= bound).all()
+    assert ((model(x).detach().double() - exact).abs() <= bound).all()
+
+
+def test_block_sparse_int4_model_runs_with_its_dense_weight() -> None:
+    pruned, masks, _ = prune(_mlp([8, 32, 32, 4], nn.SiLU), 0.5, method="bed", block=8)
+    model = sparse_model(pruned, masks, 8, QuantSpec(bits=4, symmetric=True))
+    layers = extract_layers(model)
+    sparse = [layer for layer in layers if layer.mode == "float" and (layer.weight == 0).float().mean() >= 0.5]
+    assert len(sparse) == len(masks) >= 1
+    x = _x(20, 8)
+    exact, bound = error_bound(x, layers)
+    assert ((FusedMLP(model, "torch")(x).double() - exact).abs() <= bound).all()
     assert ((model(x).detach().double() - exact).abs() <= bound).all()
 
 

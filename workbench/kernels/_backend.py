@@ -114,6 +114,8 @@ class FusedMLP(nn.Module):
     A model the kernels cannot run (see ``extract_layers``) is run by its own forward, and the
     reason is logged once at construction (``strict=True`` raises it as ``Unsupported`` instead).
     Weights are read at construction; build a new ``FusedMLP`` after changing the model.
+    Gradients flow to the input x only (the weights are constants here, as in inverse design);
+    train through the model itself.
 
     Args:
         model: the network; its forward is the general path.
