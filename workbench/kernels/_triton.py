@@ -54,6 +54,63 @@ def _dequant(c, k, n, scale_ptr, zero_ptr, g, G, P: tl.constexpr):
 
 
 @triton.jit
+def _layer(
+    h, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, bias_ptr, group_ptr, G,
+    MODE: tl.constexpr, ACT: tl.constexpr, P: tl.constexpr, BM: tl.constexpr, DOT_BF16: tl.constexpr,
+):  # fmt: skip
+    """act(h·W + b) for one layer of format MODE (see ``_MODE_CODE``); h is [BM, P] float32."""
+    cols = tl.arange(0, P)
+    kk = cols[:, None]
+    half = tl.arange(0, P // 2)[:, None]
+    sp = scale_ptr + layer * G * P
+    zp = zero_ptr + layer * G * P
+    g = tl.load(group_ptr + layer)
+    if MODE == 1:
+        s_x = tl.maximum(tl.div_rn(tl.max(tl.abs(h), axis=1), 127.0), 1e-12)
+        v = tl.div_rn(h, s_x[:, None])
+        f = tl.floor(v)
+        d = v - f
+        odd = (f - 2.0 * tl.floor(f * 0.5)) == 1.0
+        q = f + tl.where((d > 0.5) | ((d == 0.5) & odd), 1.0, 0.0)
+        q = tl.minimum(tl.maximum(q, -128.0), 127.0).to(tl.int8)
+        c = tl.load(c8_ptr + layer * P * P + kk * P + cols[None, :]).to(tl.int8, bitcast=True)
+        acc = tl.dot(q, c, out_dtype=tl.int32)
+        s_w = tl.load(sp + cols)
+        h = acc.to(tl.float32) * s_x[:, None] * s_w[None, :]
+    elif MODE >= 4:
+        packed = tl.load(c4_ptr + layer * (P // 2) * P + half * P + cols[None, :])
+        if MODE == 4:
+            lo = (packed << 4).to(tl.int8, bitcast=True) >> 4
+            hi = packed.to(tl.int8, bitcast=True) >> 4
+        else:
+            lo = packed & 0xF
+            hi = packed >> 4
+        w_lo = _dequant(lo, 2 * half, cols[None, :], sp, zp, g, G, P)
+        w_hi = _dequant(hi, 2 * half + 1, cols[None, :], sp, zp, g, G, P)
+        h_even, h_odd = tl.split(tl.reshape(h, (BM, P // 2, 2)))
+        if DOT_BF16:
+            h = tl.dot(h_even.to(tl.bfloat16), w_lo.to(tl.bfloat16))
+            h = tl.dot(h_odd.to(tl.bfloat16), w_hi.to(tl.bfloat16), h)
+        else:
+            h = tl.dot(h_even, w_lo, input_precision="ieee")
+            h = tl.dot(h_odd, w_hi, h, input_precision="ieee")
+    else:
+        if MODE == 0:
+            w = tl.load(wf_ptr + layer * P * P + kk * P + cols[None, :])
+        elif MODE == 2:
+            c = tl.load(c8_ptr + layer * P * P + kk * P + cols[None, :]).to(tl.int8, bitcast=True)
+            w = _dequant(c, kk, cols[None, :], sp, zp, g, G, P)
+        else:
+            c = tl.load(c8_ptr + layer * P * P + kk * P + cols[None, :])
+            w = _dequant(c, kk, cols[None, :], sp, zp, g, G, P)
+        if DOT_BF16:
+            h = tl.dot(h.to(tl.bfloat16), w.to(tl.bfloat16))
+        else:
+            h = tl.dot(h, w, input_precision="ieee")
+    return _act(h + tl.load(bias_ptr + layer * P + cols)[None, :], ACT)
+
+
+@triton.jit
 def _fused_mlp(
     x_ptr, y_ptr, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, bias_ptr, group_ptr,
     M, D_IN, D_OUT, G,
@@ -62,57 +119,13 @@ def _fused_mlp(
 ):  # fmt: skip
     rows = tl.program_id(0).to(tl.int64) * BM + tl.arange(0, BM)
     cols = tl.arange(0, P)
-    kk = cols[:, None]
-    half = tl.arange(0, P // 2)[:, None]
     live = rows[:, None] < M
     h = tl.load(x_ptr + rows[:, None] * D_IN + cols[None, :], mask=live & (cols[None, :] < D_IN), other=0.0)
     for layer in tl.static_range(L):
-        mode: tl.constexpr = (MODES >> (3 * layer)) & 7
-        act: tl.constexpr = (ACTS >> (3 * layer)) & 7
-        sp = scale_ptr + layer * G * P
-        zp = zero_ptr + layer * G * P
-        g = tl.load(group_ptr + layer)
-        if mode == 1:
-            s_x = tl.maximum(tl.div_rn(tl.max(tl.abs(h), axis=1), 127.0), 1e-12)
-            v = tl.div_rn(h, s_x[:, None])
-            f = tl.floor(v)
-            d = v - f
-            odd = (f - 2.0 * tl.floor(f * 0.5)) == 1.0
-            q = f + tl.where((d > 0.5) | ((d == 0.5) & odd), 1.0, 0.0)
-            q = tl.minimum(tl.maximum(q, -128.0), 127.0).to(tl.int8)
-            c = tl.load(c8_ptr + layer * P * P + kk * P + cols[None, :]).to(tl.int8, bitcast=True)
-            acc = tl.dot(q, c, out_dtype=tl.int32)
-            s_w = tl.load(sp + cols)
-            h = acc.to(tl.float32) * s_x[:, None] * s_w[None, :]
-        else:
-            if mode == 0:
-                w = tl.load(wf_ptr + layer * P * P + kk * P + cols[None, :])
-            elif mode == 2 or mode == 3:
-                raw = tl.load(c8_ptr + layer * P * P + kk * P + cols[None, :])
-                c = raw.to(tl.int8, bitcast=True) if mode == 2 else raw
-                w = _dequant(c, kk, cols[None, :], sp, zp, g, G, P)
-            if mode >= 4:
-                packed = tl.load(c4_ptr + layer * (P // 2) * P + half * P + cols[None, :])
-                if mode == 4:
-                    lo = (packed << 4).to(tl.int8, bitcast=True) >> 4
-                    hi = packed.to(tl.int8, bitcast=True) >> 4
-                else:
-                    lo = packed & 0xF
-                    hi = packed >> 4
-                w_lo = _dequant(lo, 2 * half, cols[None, :], sp, zp, g, G, P)
-                w_hi = _dequant(hi, 2 * half + 1, cols[None, :], sp, zp, g, G, P)
-                h_even, h_odd = tl.split(tl.reshape(h, (BM, P // 2, 2)))
-                if DOT_BF16:
-                    h = tl.dot(h_even.to(tl.bfloat16), w_lo.to(tl.bfloat16))
-                    h = tl.dot(h_odd.to(tl.bfloat16), w_hi.to(tl.bfloat16), h)
-                else:
-                    h = tl.dot(h_even, w_lo, input_precision="ieee")
-                    h = tl.dot(h_odd, w_hi, h, input_precision="ieee")
-            elif DOT_BF16:
-                h = tl.dot(h.to(tl.bfloat16), w.to(tl.bfloat16))
-            else:
-                h = tl.dot(h, w, input_precision="ieee")
-        h = _act(h + tl.load(bias_ptr + layer * P + cols)[None, :], act)
+        h = _layer(
+            h, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, bias_ptr, group_ptr, G,
+            (MODES >> (3 * layer)) & 7, (ACTS >> (3 * layer)) & 7, P, BM, DOT_BF16,
+        )  # fmt: skip
     tl.store(y_ptr + rows[:, None] * D_OUT + cols[None, :], h, mask=live & (cols[None, :] < D_OUT))
 
 
@@ -169,5 +182,6 @@ def run(packed: dict, x: torch.Tensor, bf16: bool = False, block_rows: int | Non
         x, y, packed["wf"], packed["c8"], packed["c4"], packed["scale"], packed["zero"], packed["bias"],
         packed["group"], m, packed["d_in"], packed["d_out"], packed["G"],
         L=packed["L"], MODES=packed["MODES"], ACTS=packed["ACTS"], P=p, BM=bm, DOT_BF16=bf16,
+        **({} if INTERPRETED else {"enable_fp_fusion": False}),  # no FMA: W8A8 epilogue rounds as torch does
     )  # fmt: skip
     return y
