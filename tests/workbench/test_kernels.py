@@ -135,6 +135,25 @@ def test_interpret_backward_matches_reference_autograd(interpreter: bool) -> Non
         torch.testing.assert_close(x.grad, leaf.grad, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # one ahead-of-time compilation: ~10-25 s on this 2-core machine
+def test_kernel_compiles_for_h100_without_a_gpu() -> None:
+    """One specialisation mixing W8A8, signed int4 and unsigned int8 layers builds for sm_90 (bundled ptxas)."""
+    if not triton_available():
+        pytest.skip("triton cannot be imported (install the 'gpu' extra)")
+    code = (
+        "import json, torch.nn as nn; from workbench.compress import QuantSpec, ptq, w8a8; "
+        "from workbench.kernels import extract_layers; from workbench.kernels._backend import load_triton; "
+        "m = nn.Sequential(nn.Linear(6, 32), nn.SiLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 3)); "
+        "a = extract_layers(w8a8(m)[0]); b = extract_layers(ptq(m, QuantSpec(4, True), 'rtn')[0]); "
+        "c = extract_layers(ptq(m, QuantSpec(8), 'rtn')[0]); "
+        "print(json.dumps(load_triton(False).compile_ahead([a[0], b[1], c[2]], arch=90, block_rows=64)))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])["shared_bytes"] > 0
+
+
 # --- the torch fast path and the compressed model run unchanged ---
 
 

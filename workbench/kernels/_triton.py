@@ -185,3 +185,26 @@ def run(packed: dict, x: torch.Tensor, bf16: bool = False, block_rows: int | Non
         **({} if INTERPRETED else {"enable_fp_fusion": False}),  # no FMA: W8A8 epilogue rounds as torch does
     )  # fmt: skip
     return y
+
+
+def compile_ahead(layers: list[FusedLayer], arch: int = 90, block_rows: int = 64, bf16: bool = False) -> dict:
+    """Compile the kernel for ``layers`` to a CUDA target without a GPU (triton's bundled ptxas).
+
+    A static check that the specialisation builds for compute capability ``arch`` (90 = H100):
+    returns its shared memory in bytes; raises triton's CompilationError if not.
+    """
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    packed = pack(layers, "cpu")
+    names = ["x_ptr", "y_ptr", "wf_ptr", "c8_ptr", "c4_ptr", "scale_ptr", "zero_ptr", "bias_ptr", "group_ptr"]
+    types = ["*fp32", "*fp32", "*fp32", "*u8", "*u8", "*fp32", "*fp32", "*fp32", "*i32"]
+    signature = dict(zip(names, types, strict=True)) | dict.fromkeys(("M", "D_IN", "D_OUT", "G"), "i32")
+    constants = {"L": packed["L"], "MODES": packed["MODES"], "ACTS": packed["ACTS"], "P": packed["P"]}
+    constants |= {"BM": block_rows, "DOT_BF16": bf16}
+    signature |= dict.fromkeys(constants, "constexpr")
+    index = {name: i for i, name in enumerate(signature)}
+    source = ASTSource(_fused_mlp, signature, constexprs={(index[k],): v for k, v in constants.items()})
+    options = {"num_warps": 4, "enable_fp_fusion": False}
+    kernel = triton.compile(source, target=GPUTarget("cuda", arch, 32), options=options)
+    return {"shared_bytes": kernel.metadata.shared}
