@@ -282,7 +282,7 @@ def test_bench_kernels_cli_json_rows() -> None:
     keys = {"kernel", "backend", "batch", "width", "time_us", "speedup_vs_eager", "speedup_vs_compile", "max_abs_error"}
     assert all(set(row) == keys and row["batch"] == 64 and row["width"] == 128 for row in out["rows"])
     fast = {row["kernel"]: row for row in out["rows"] if row["backend"] == "torch"}
-    assert set(fast) == {"w8a8", "int8", "int4"} and fast["w8a8"]["max_abs_error"] == 0.0
+    assert set(fast) == {"fp32", "w8a8", "int8", "int4"} and fast["w8a8"]["max_abs_error"] == 0.0
     assert set(out["cpu_goal_fast_path_not_slower_than_fp32_eager"]) == {"w8a8@128", "int8@128", "int4@128"}
 
 
