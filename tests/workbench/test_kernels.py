@@ -135,7 +135,7 @@ def test_interpret_backward_matches_reference_autograd(interpreter: bool) -> Non
         torch.testing.assert_close(x.grad, leaf.grad, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.slow  # one ahead-of-time compilation: ~10-25 s on this 2-core machine
+@pytest.mark.slow  # one ahead-of-time compilation: 7-25 s on this loaded 2-core machine
 def test_kernel_compiles_for_h100_without_a_gpu() -> None:
     """One specialisation mixing W8A8, signed int4 and unsigned int8 layers builds for sm_90 (bundled ptxas)."""
     if not triton_available():

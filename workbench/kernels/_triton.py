@@ -44,13 +44,44 @@ def _act(h, ACT: tl.constexpr):
 
 
 @triton.jit
-def _dequant(c, k, n, scale_ptr, zero_ptr, g, G, P: tl.constexpr):
-    """(c − z)·s for codes c at input channels k ([R, 1]) and output channels n ([1, P])."""
-    grp = k // g
-    ok = grp < G
-    s = tl.load(scale_ptr + grp * P + n, mask=ok, other=0.0)
-    z = tl.load(zero_ptr + grp * P + n, mask=ok, other=0.0)
-    return (c.to(tl.float32) - z) * s
+def _weights(
+    k, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE: tl.constexpr, P: tl.constexpr
+):  # fmt: skip
+    """Rows k ([R, 1] input channels) of layer ``layer``'s [K, P] weight: float32, or int8 codes for W8A8."""
+    n = tl.arange(0, P)[None, :]
+    if MODE == 0:
+        w = tl.load(wf_ptr + layer * P * P + k * P + n)
+    elif MODE == 1:
+        w = tl.load(c8_ptr + layer * P * P + k * P + n).to(tl.int8, bitcast=True)
+    else:
+        if MODE >= 4:
+            packed = tl.load(c4_ptr + layer * (P // 2) * P + (k // 2) * P + n)
+            if MODE == 4:
+                lo = (packed << 4).to(tl.int8, bitcast=True) >> 4
+                c = tl.where(k % 2 == 0, lo, packed.to(tl.int8, bitcast=True) >> 4)
+            else:
+                c = tl.where(k % 2 == 0, packed & 0xF, packed >> 4)
+        elif MODE == 2:
+            c = tl.load(c8_ptr + layer * P * P + k * P + n).to(tl.int8, bitcast=True)
+        else:
+            c = tl.load(c8_ptr + layer * P * P + k * P + n)
+        grp = k // tl.load(group_ptr + layer)
+        ok = grp < G
+        s = tl.load(scale_ptr + layer * G * P + grp * P + n, mask=ok, other=0.0)
+        z = tl.load(zero_ptr + layer * G * P + grp * P + n, mask=ok, other=0.0)
+        w = (c.to(tl.float32) - z) * s
+    return w
+
+
+@triton.jit
+def _dot(a, w, acc, INT: tl.constexpr, DOT_BF16: tl.constexpr):
+    if INT:
+        acc = tl.dot(a, w, acc, out_dtype=tl.int32)
+    elif DOT_BF16:
+        acc = tl.dot(a.to(tl.bfloat16), w.to(tl.bfloat16), acc)
+    else:
+        acc = tl.dot(a, w, acc, input_precision="ieee")
+    return acc
 
 
 @triton.jit
@@ -58,13 +89,13 @@ def _layer(
     h, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, bias_ptr, group_ptr, G,
     MODE: tl.constexpr, ACT: tl.constexpr, P: tl.constexpr, BM: tl.constexpr, DOT_BF16: tl.constexpr,
 ):  # fmt: skip
-    """act(h·W + b) for one layer of format MODE (see ``_MODE_CODE``); h is [BM, P] float32."""
+    """act(h·W + b) for one layer of format MODE (see ``_MODE_CODE``); h is [BM, P] float32.
+
+    The dot runs over K in C interleaved slices (input channels j, j + C, j + 2C, ...; C = 1, 2, 4
+    for P = 32, 64, ≥ 128) obtained by splitting h in registers, so only a [P/C, P] slice of the
+    weight is live at a time and every dot keeps K ≥ 32 (the int8 tensor-core minimum).
+    """
     cols = tl.arange(0, P)
-    kk = cols[:, None]
-    half = tl.arange(0, P // 2)[:, None]
-    sp = scale_ptr + layer * G * P
-    zp = zero_ptr + layer * G * P
-    g = tl.load(group_ptr + layer)
     if MODE == 1:
         s_x = tl.maximum(tl.div_rn(tl.max(tl.abs(h), axis=1), 127.0), 1e-12)
         v = tl.div_rn(h, s_x[:, None])
@@ -72,41 +103,75 @@ def _layer(
         d = v - f
         odd = (f - 2.0 * tl.floor(f * 0.5)) == 1.0
         q = f + tl.where((d > 0.5) | ((d == 0.5) & odd), 1.0, 0.0)
-        q = tl.minimum(tl.maximum(q, -128.0), 127.0).to(tl.int8)
-        c = tl.load(c8_ptr + layer * P * P + kk * P + cols[None, :]).to(tl.int8, bitcast=True)
-        acc = tl.dot(q, c, out_dtype=tl.int32)
-        s_w = tl.load(sp + cols)
-        h = acc.to(tl.float32) * s_x[:, None] * s_w[None, :]
-    elif MODE >= 4:
-        packed = tl.load(c4_ptr + layer * (P // 2) * P + half * P + cols[None, :])
-        if MODE == 4:
-            lo = (packed << 4).to(tl.int8, bitcast=True) >> 4
-            hi = packed.to(tl.int8, bitcast=True) >> 4
-        else:
-            lo = packed & 0xF
-            hi = packed >> 4
-        w_lo = _dequant(lo, 2 * half, cols[None, :], sp, zp, g, G, P)
-        w_hi = _dequant(hi, 2 * half + 1, cols[None, :], sp, zp, g, G, P)
-        h_even, h_odd = tl.split(tl.reshape(h, (BM, P // 2, 2)))
-        if DOT_BF16:
-            h = tl.dot(h_even.to(tl.bfloat16), w_lo.to(tl.bfloat16))
-            h = tl.dot(h_odd.to(tl.bfloat16), w_hi.to(tl.bfloat16), h)
-        else:
-            h = tl.dot(h_even, w_lo, input_precision="ieee")
-            h = tl.dot(h_odd, w_hi, h, input_precision="ieee")
+        a = tl.minimum(tl.maximum(q, -128.0), 127.0).to(tl.int8)
+        acc = tl.zeros((BM, P), dtype=tl.int32)
     else:
-        if MODE == 0:
-            w = tl.load(wf_ptr + layer * P * P + kk * P + cols[None, :])
-        elif MODE == 2:
-            c = tl.load(c8_ptr + layer * P * P + kk * P + cols[None, :]).to(tl.int8, bitcast=True)
-            w = _dequant(c, kk, cols[None, :], sp, zp, g, G, P)
+        a = h
+        acc = tl.zeros((BM, P), dtype=tl.float32)
+    if P == 32:
+        acc = _dot(
+            a,
+            _weights(
+                tl.arange(0, P)[:, None], layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P
+            ),
+            acc,
+            MODE == 1,
+            DOT_BF16,
+        )
+    else:
+        even, odd_cols = tl.split(tl.reshape(a, (BM, P // 2, 2)))  # a[:, 0::2], a[:, 1::2]
+        if P == 64:
+            r = tl.arange(0, P // 2)[:, None]
+            acc = _dot(
+                even,
+                _weights(2 * r, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
+                acc,
+                MODE == 1,
+                DOT_BF16,
+            )
+            acc = _dot(
+                odd_cols,
+                _weights(2 * r + 1, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
+                acc,
+                MODE == 1,
+                DOT_BF16,
+            )
         else:
-            c = tl.load(c8_ptr + layer * P * P + kk * P + cols[None, :])
-            w = _dequant(c, kk, cols[None, :], sp, zp, g, G, P)
-        if DOT_BF16:
-            h = tl.dot(h.to(tl.bfloat16), w.to(tl.bfloat16))
-        else:
-            h = tl.dot(h, w, input_precision="ieee")
+            r = tl.arange(0, P // 4)[:, None]
+            a0, a2 = tl.split(tl.reshape(even, (BM, P // 4, 2)))  # a[:, 0::4], a[:, 2::4]
+            a1, a3 = tl.split(tl.reshape(odd_cols, (BM, P // 4, 2)))  # a[:, 1::4], a[:, 3::4]
+            acc = _dot(
+                a0,
+                _weights(4 * r, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
+                acc,
+                MODE == 1,
+                DOT_BF16,
+            )
+            acc = _dot(
+                a1,
+                _weights(4 * r + 1, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
+                acc,
+                MODE == 1,
+                DOT_BF16,
+            )
+            acc = _dot(
+                a2,
+                _weights(4 * r + 2, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
+                acc,
+                MODE == 1,
+                DOT_BF16,
+            )
+            acc = _dot(
+                a3,
+                _weights(4 * r + 3, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
+                acc,
+                MODE == 1,
+                DOT_BF16,
+            )
+    if MODE == 1:
+        h = acc.to(tl.float32) * s_x[:, None] * tl.load(scale_ptr + layer * G * P + cols)[None, :]
+    else:
+        h = acc
     return _act(h + tl.load(bias_ptr + layer * P + cols)[None, :], ACT)
 
 
