@@ -109,65 +109,24 @@ def _layer(
         a = h
         acc = tl.zeros((BM, P), dtype=tl.float32)
     if P == 32:
+        parts = (a,)
+    else:
+        even, odd_cols = tl.split(tl.reshape(a, (BM, P // 2, 2)))  # a[:, 0::2], a[:, 1::2]
+        if P == 64:
+            parts = (even, odd_cols)
+        else:
+            a0, a2 = tl.split(tl.reshape(even, (BM, P // 4, 2)))  # a[:, 0::4], a[:, 2::4]
+            a1, a3 = tl.split(tl.reshape(odd_cols, (BM, P // 4, 2)))  # a[:, 1::4], a[:, 3::4]
+            parts = (a0, a1, a2, a3)
+    r = tl.arange(0, P // len(parts))[:, None]
+    for j in tl.static_range(len(parts)):
         acc = _dot(
-            a,
-            _weights(
-                tl.arange(0, P)[:, None], layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P
-            ),
+            parts[j],
+            _weights(len(parts) * r + j, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
             acc,
             MODE == 1,
             DOT_BF16,
         )
-    else:
-        even, odd_cols = tl.split(tl.reshape(a, (BM, P // 2, 2)))  # a[:, 0::2], a[:, 1::2]
-        if P == 64:
-            r = tl.arange(0, P // 2)[:, None]
-            acc = _dot(
-                even,
-                _weights(2 * r, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
-                acc,
-                MODE == 1,
-                DOT_BF16,
-            )
-            acc = _dot(
-                odd_cols,
-                _weights(2 * r + 1, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
-                acc,
-                MODE == 1,
-                DOT_BF16,
-            )
-        else:
-            r = tl.arange(0, P // 4)[:, None]
-            a0, a2 = tl.split(tl.reshape(even, (BM, P // 4, 2)))  # a[:, 0::4], a[:, 2::4]
-            a1, a3 = tl.split(tl.reshape(odd_cols, (BM, P // 4, 2)))  # a[:, 1::4], a[:, 3::4]
-            acc = _dot(
-                a0,
-                _weights(4 * r, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
-                acc,
-                MODE == 1,
-                DOT_BF16,
-            )
-            acc = _dot(
-                a1,
-                _weights(4 * r + 1, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
-                acc,
-                MODE == 1,
-                DOT_BF16,
-            )
-            acc = _dot(
-                a2,
-                _weights(4 * r + 2, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
-                acc,
-                MODE == 1,
-                DOT_BF16,
-            )
-            acc = _dot(
-                a3,
-                _weights(4 * r + 3, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, group_ptr, G, MODE, P),
-                acc,
-                MODE == 1,
-                DOT_BF16,
-            )
     if MODE == 1:
         h = acc.to(tl.float32) * s_x[:, None] * tl.load(scale_ptr + layer * G * P + cols)[None, :]
     else:
