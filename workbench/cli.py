@@ -21,6 +21,7 @@ from analytic import acoustic, thz  # noqa: E402
 
 from ._compress_cli import register as register_compress  # noqa: E402
 from ._export_cli import export_app  # noqa: E402
+from ._kernels_cli import register as register_kernels  # noqa: E402
 from .surrogates._cli import register as register_surrogates  # noqa: E402
 from .surrogates.mpipn._cli import register as register_mpipn  # noqa: E402
 from .units import parse_quantity  # noqa: E402
@@ -33,6 +34,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(export_app, name="export")
 surrogate_groups = register_surrogates(app, bench_app)
 register_compress(app, bench_app)
+register_kernels(bench_app)
 console = Console()
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
