@@ -10,8 +10,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
 	# CPU wheel of torch first: an unpinned torch would pull a multi-GB CUDA build.
+	# The gpu extra (Triton) installs on any machine: its kernels are tested under TRITON_INTERPRET=1.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev,notebook,ray,tianshou,docs]"
+	$(BIN)/pip install -q -e ".[dev,notebook,ray,tianshou,docs,gpu]"
 	touch $(STAMP)
 
 install: $(STAMP)
