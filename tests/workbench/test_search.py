@@ -287,10 +287,10 @@ def test_search_cli_table_prints_lengths_and_frequencies_in_the_units_people_rea
 
 
 def test_rl_episodes_last_episode_steps(tmp_path):
-    from workbench.search._runner import _make_venv
+    from workbench.search._runner import make_venv
 
     cfg = SearchConfig(kind="toy", episode_steps=7, steps=64, num_envs=4, runs_root=str(tmp_path))
-    venv = _make_venv(cfg, cfg.num_envs)
+    venv = make_venv(cfg, cfg.num_envs)
     venv.reset(seed=0)
     truncated = [venv.step(venv.action_space.sample())[3].all() for _ in range(7)]
     assert truncated == [False] * 6 + [True]

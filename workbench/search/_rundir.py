@@ -29,35 +29,39 @@ COLUMNS = ["iteration", "best_objective", "mean_reward", "epsilon", "evaluations
 """The columns of ``metrics.csv``."""
 
 
-def new_run_dir(cfg: SearchConfig) -> Path:
-    """Create the run folder and write ``config.json`` into it.
+def make_run_dir(runs_root: str | Path, name: str | None, stem: str) -> Path:
+    """Create an empty run folder: ``runs_root/name``, or without a name ``runs_root/stem``.
 
-    The folder is ``runs_root/name``; without a name, ``<kind>-<time>-s<seed>``, with ``-2``,
-    ``-3``, … appended when searches started in the same second take it first (the creation is
-    atomic, so concurrent searches never share a folder).
+    A default folder taken by a run started in the same second gets ``-2``, ``-3``, … (the
+    creation is atomic, so concurrent runs never share a folder).
 
     Raises:
-        ValueError: ``name`` is given and its folder exists (before anything is written).
+        ValueError: ``name`` is given and its folder exists (nothing is written).
     """
-    root = Path(cfg.runs_root)
+    root = Path(runs_root)
     root.mkdir(parents=True, exist_ok=True)
-    if cfg.name is not None:
-        path = root / cfg.name
+    if name is not None:
+        path = root / name
         try:
             path.mkdir()
         except FileExistsError:
             raise ValueError(
                 f"run folder {path} exists; choose another name, or continue it with resume({str(path)!r})"
             ) from None
-    else:
-        stem = f"{cfg.kind}-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}"
-        for attempt in range(1, 10_000):
-            path = root / (stem if attempt == 1 else f"{stem}-{attempt}")
-            try:
-                path.mkdir()
-                break
-            except FileExistsError:
-                continue
+        return path
+    attempt = 1
+    while True:
+        path = root / (stem if attempt == 1 else f"{stem}-{attempt}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            attempt += 1
+
+
+def new_run_dir(cfg: SearchConfig) -> Path:
+    """Create the search's run folder (:func:`make_run_dir`, default ``<kind>-<time>-s<seed>``) with ``config.json``."""
+    path = make_run_dir(cfg.runs_root, cfg.name, f"{cfg.kind}-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}")
     (path / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
     return path
 

@@ -95,7 +95,8 @@ def _agent_class(cfg: SearchConfig) -> type[BaseAlgorithm]:
     return getattr(importlib.import_module("stable_baselines3"), cfg.agent[4:])
 
 
-def _make_venv(cfg: SearchConfig, num_envs: int) -> gym.vector.VectorEnv:
+def make_venv(cfg: SearchConfig, num_envs: int, model: Any = None) -> gym.vector.VectorEnv:
+    """The search's native vector env (same-step autoreset, ``cfg.episode_steps`` per episode) over ``model``."""
     return gym.make_vec(
         cfg.env_id,
         num_envs=num_envs,
@@ -103,10 +104,12 @@ def _make_venv(cfg: SearchConfig, num_envs: int) -> gym.vector.VectorEnv:
         max_episode_steps=cfg.episode_steps,
         config=cfg.env_config(),
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+        model=model,
     )
 
 
-def _new_model(cfg: SearchConfig, venv: gym.vector.VectorEnv) -> BaseAlgorithm:
+def make_agent(cfg: SearchConfig, venv: gym.vector.VectorEnv) -> BaseAlgorithm:
+    """A fresh RL agent of ``cfg`` (DDQN or an SB3 algorithm) on ``venv``."""
     env = GymnasiumVecEnv(venv)
     if cfg.agent == "ddqn":
         return make_ddqn(env, cfg.agent_options, cfg.steps, cfg.num_envs, cfg.seed)
@@ -136,11 +139,11 @@ def _restore_model(cfg: SearchConfig, venv: gym.vector.VectorEnv, state: dict) -
 def _run(cfg: SearchConfig, run_dir: Path, start: float, state: dict | None) -> SearchResult:
     th.set_num_threads(cfg.torch_threads)
     if cfg.agent in BASELINES:
-        venv = _make_venv(cfg, 1)
+        venv = make_venv(cfg, 1)
         model = None
     else:
-        venv = _make_venv(cfg, cfg.num_envs)
-        model = _restore_model(cfg, venv, state) if state else _new_model(cfg, venv)
+        venv = make_venv(cfg, cfg.num_envs)
+        model = _restore_model(cfg, venv, state) if state else make_agent(cfg, venv)
     metrics = Metrics(run_dir, cfg, state["iterations"] if state else None)
     done_before = state["iterations"] if state else 0
     with metrics.progress:

@@ -37,7 +37,8 @@ from ..agents import BASELINES
 from ..agents.baselines import Budget, run_baseline
 from ..families import FAMILIES
 from ..search import SearchConfig
-from ..search._runner import _new_model
+from ..search._rundir import make_run_dir
+from ..search._runner import make_agent, make_venv
 from ._acoustic import AcousticSurrogate, build_acoustic
 from ._checkpoints import load
 from ._datasets import KINDS, Dataset, acoustic_responses, make_dataset, thz_responses
@@ -199,19 +200,12 @@ def _agent_round(cfg: ActiveConfig, recorder: _Recorder, round_index: int) -> in
         cfg.search, steps=max(cfg.round_steps, cfg.search.num_envs), seed=cfg.search.seed + 7919 * round_index
     )
     baseline = search.agent in BASELINES
-    venv = gym.make_vec(
-        search.env_id,
-        num_envs=1 if baseline else search.num_envs,
-        vectorization_mode="vector_entry_point",
-        config=search.env_config(),
-        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
-        model=recorder,
-    )
+    venv = make_venv(search, 1 if baseline else search.num_envs, model=recorder)
     if baseline:
         box = Budget(venv.core, search.steps, lambda n: None, search.log_every)
         run_baseline(search.agent, box, search.seed, search.agent_options)
     else:
-        _new_model(search, venv).learn(search.steps)
+        make_agent(search, venv).learn(search.steps)
     return int(venv.evaluations)
 
 
@@ -228,10 +222,8 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
     torch.set_num_threads(search.torch_threads)
     family = FAMILIES[search.kind]
     env_config = search.env_config()
-    run_dir = Path(search.runs_root) / (
-        search.name or f"{search.kind}-surrogate-{time.strftime('%Y%m%d-%H%M%S')}-s{search.seed}"
-    )
-    run_dir.mkdir(parents=True, exist_ok=False)
+    stem = f"{search.kind}-surrogate-{time.strftime('%Y%m%d-%H%M%S')}-s{search.seed}"
+    run_dir = make_run_dir(search.runs_root, search.name, stem)
     (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
     physics_core = _core(search, None)
     if cfg.model == "surrogate":
