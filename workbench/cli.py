@@ -213,12 +213,10 @@ def _check_resume_options(
         return  # resume() names what is missing
     saved = config_class.from_json(path.read_text(), str(path))
     given: dict[str, tuple[str, object, object]] = {"family": ("FAMILY", family, saved.kind)}
-    fields = {"objective": "objective", "steps": "steps", "seed": "seed", "agent": "agent", "num_envs": "num_envs"}
-    fields |= {"log_every": "log_every", "checkpoint_every": "checkpoint_every", "name": "name"}
     typed = {name for name in ctx.params if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}
-    for param, field in fields.items():
-        if param in typed:
-            given[param] = (f"--{param.replace('_', '-')}", ctx.params[param], getattr(saved, field))
+    for name in ("objective", "steps", "seed", "agent", "num_envs", "log_every", "checkpoint_every", "name"):
+        if name in typed:  # the option and the SearchConfig field share the name
+            given[name] = (f"--{name.replace('_', '-')}", ctx.params[name], getattr(saved, name))
     if "target" in typed:
         target = parse_quantity(ctx.params["target"], "frequency", "target")
         given["target"] = ("--target", target, saved.target_frequency)
