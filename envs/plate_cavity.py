@@ -216,8 +216,7 @@ class PlateCavityConfig(GridConfig):
                 f"band f_hi must be <= {_MAX_BAND_HZ:g} Hz and points_per_bandwidth <= 100; got band={self.band!r}, "
                 f"points_per_bandwidth={self.points_per_bandwidth!r}"
             )
-        ratio = 1.0 + min(self.plate_loss, self.air_loss) / self.points_per_bandwidth
-        points = math.ceil(math.log(self.band[1] / self.band[0]) / math.log(ratio)) + 1
+        points = self.band_points
         if points > _MAX_BAND_POINTS:
             raise ValueError(
                 f"the quiet band grid would hold {points:,} frequencies, more than {_MAX_BAND_POINTS:,}: narrow the band "
@@ -236,9 +235,14 @@ class PlateCavityConfig(GridConfig):
         Geometric from f_lo to f_hi with n_freq = ⌈ln(f_hi/f_lo)/ln(1 + η/points_per_bandwidth)⌉ + 1
         points, η = min(η_s, η_a): consecutive frequencies differ by at most η·f/points_per_bandwidth.
         """
+        return np.geomspace(*self.band, self.band_points)
+
+    @property
+    def band_points(self) -> int:
+        """n_freq of :attr:`band_frequencies`: ⌈ln(f_hi/f_lo)/ln(1 + min(η_s, η_a)/points_per_bandwidth)⌉ + 1."""
         lo, hi = self.band
         ratio = 1.0 + min(self.plate_loss, self.air_loss) / self.points_per_bandwidth
-        return np.geomspace(lo, hi, math.ceil(math.log(hi / lo) / math.log(ratio)) + 1)
+        return math.ceil(math.log(hi / lo) / math.log(ratio)) + 1
 
 
 class CavityGrid(GridBase):
