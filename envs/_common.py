@@ -48,6 +48,8 @@ STARTS = ("random", "center")
 """Values accepted by the ``start`` config key and ``reset(options={"start": ...})``."""
 
 _SAMPLE_BATCH = 64
+_MAX_MOVE_SIZES = 8
+_MAX_MOVE_STEP = 10_000
 MAX_GRID_POINTS = 100_000
 """Most grid values of one design parameter (memory and validity tables scale with it)."""
 
@@ -178,12 +180,18 @@ class GridConfig:
         cache_size: ≥ 0; LRU entries of evaluated designs (0 disables the cache).
         max_steps_per_action: ≥ 1; grid steps of a continuous action component of ±1
             (continuous environments only).
+        move_steps: the grid-step sizes of the discrete moves, distinct integers in [1, 10,000]
+            in increasing order, at most 8; default (1,), one step. With k sizes the action space
+            is Discrete(2·d·k): action a moves parameter (a mod 2d) // 2 by
+            ±move_steps[a // 2d] (up when a is odd). Coarse moves cross a grid of hundreds of
+            values in a few steps (discrete environments only).
     """
 
     reward_scale: float = 1.0
     start: str = "random"
     cache_size: int = 65536
     max_steps_per_action: int = 3
+    move_steps: tuple[int, ...] = (1,)
 
     @classmethod
     def from_mapping(cls: type[C], config: Mapping[str, Any] | C | None = None, **overrides: Any) -> C:
@@ -210,6 +218,19 @@ class GridConfig:
         one_of("start", self.start, STARTS)
         self._set("cache_size", integer_at_least("cache_size", self.cache_size, 0))
         self._set("max_steps_per_action", integer_at_least("max_steps_per_action", self.max_steps_per_action, 1))
+        steps = self.move_steps
+        if (
+            isinstance(steps, str)
+            or not isinstance(steps, Sequence | np.ndarray)
+            or not 1 <= len(steps) <= _MAX_MOVE_SIZES
+            or not all(is_int(k) and 1 <= k <= _MAX_MOVE_STEP for k in steps)
+            or any(b <= a for a, b in zip(steps[:-1], steps[1:]))
+        ):
+            raise ValueError(
+                f"move_steps must be 1 to {_MAX_MOVE_SIZES} increasing integers in [1, {_MAX_MOVE_STEP:,}]; "
+                f"got move_steps={steps!r}"
+            )
+        self._set("move_steps", tuple(int(k) for k in steps))
 
     def _set(self, name: str, value: Any) -> None:
         """Store a normalised value on the frozen instance (from ``__post_init__`` only)."""
@@ -304,7 +325,7 @@ class CoreBase(ABC, Generic[E]):
     Args:
         config: validated settings.
         grid: the design grid.
-        continuous: Box(-1, 1, (d,)) relative moves instead of Discrete(2d) single steps.
+        continuous: Box(-1, 1, (d,)) relative moves instead of Discrete(2·d·len(move_steps)) moves.
         observation_size: length of the Box(0, 1) float32 observation.
 
     Attributes:
@@ -321,7 +342,7 @@ class CoreBase(ABC, Generic[E]):
         self.continuous = continuous
         d = grid.dim
         self.action_space: spaces.Space[Any] = (
-            spaces.Box(-1.0, 1.0, (d,), np.float32) if continuous else spaces.Discrete(2 * d)
+            spaces.Box(-1.0, 1.0, (d,), np.float32) if continuous else spaces.Discrete(2 * d * len(config.move_steps))
         )
         self.observation_space = spaces.Box(0.0, 1.0, (observation_size,), np.float32)
         self._cache: OrderedDict[tuple[int, ...], E] = OrderedDict()
@@ -431,8 +452,9 @@ class CoreBase(ABC, Generic[E]):
     def deltas(self, actions: Any, n: int) -> np.ndarray:
         """A batch of ``n`` actions → (n, d) int64 grid steps.
 
-        Discrete: integer actions in [0, 2d) of shape (n,) (or (), (1,) when n = 1); action 2p is
-        −1 step and 2p+1 is +1 step on parameter p. Continuous: (n, d) (or (d,) when n = 1)
+        Discrete: integer actions in [0, 2·d·k) of shape (n,) (or (), (1,) when n = 1), k =
+        len(move_steps); action a = 2dj + 2p moves parameter p down by move_steps[j] grid steps and
+        a = 2dj + 2p + 1 up. Continuous: (n, d) (or (d,) when n = 1)
         finite reals, clipped to [−1, 1], scaled by max_steps_per_action and rounded.
         """
         d = self.grid.dim
@@ -449,10 +471,13 @@ class CoreBase(ABC, Generic[E]):
         if array.shape not in shapes or array.dtype.kind not in "iu":
             raise ValueError(f"action must be integers of shape {shapes[-1]}; got action={actions!r}")
         flat = array.reshape(n).astype(np.int64)
-        if np.any((flat < 0) | (flat >= 2 * d)):
-            raise ValueError(f"action must lie in [0, {2 * d}); got action={actions!r}")
+        count = int(self.action_space.n)
+        if np.any((flat < 0) | (flat >= count)):
+            raise ValueError(f"action must lie in [0, {count}); got action={actions!r}")
+        size = np.asarray(self.config.move_steps, dtype=np.int64)[flat // (2 * d)]
+        within = flat % (2 * d)
         delta = np.zeros((n, d), dtype=np.int64)
-        delta[np.arange(n), flat // 2] = np.where(flat % 2 == 1, 1, -1)
+        delta[np.arange(n), within // 2] = np.where(within % 2 == 1, size, -size)
         return delta
 
 

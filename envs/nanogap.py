@@ -100,9 +100,10 @@ class NanogapConfig(GridConfig):
         resonance_window: (lo, hi) with 0 < lo < 1 < hi; the resonance search window is
             [lo·f0, min(hi·f0, diffraction frequency of the design)].
         eps_gap, eps_substrate, eps_superstrate, metal: materials, as in ``thz.LoopArray``.
-        reward_scale, start, cache_size, max_steps_per_action: the keys every grid environment
-            takes: reward multiplier (> 0, default 1), ``"random"`` or ``"center"`` start, LRU
-            cache entries (default 65536) and grid steps of a continuous action of ±1 (default 3).
+        reward_scale, start, cache_size, max_steps_per_action, move_steps: the keys every grid
+            environment takes: reward multiplier (> 0, default 1), ``"random"`` or ``"center"``
+            start, LRU cache entries (default 65536), grid steps of a continuous action of ±1
+            (default 3) and the step sizes of the discrete moves (default (1,)).
     """
 
     side_x: tuple[float, float, float] = (10e-6, 500e-6, 5e-6)
@@ -473,7 +474,8 @@ class NanogapLoopEnv(GridEnv):
     ## Action Space
 
     ``Discrete(12)``: action 2p moves parameter p (in the order side_x, side_y, period_x,
-    period_y, gap, thickness) one grid step down, action 2p+1 one step up. Python ints,
+    period_y, gap, thickness) one grid step down, action 2p+1 one step up. With
+    ``move_steps=(1, 4)`` (say) the space is ``Discrete(24)``: actions 12 … 23 move by 4 steps. Python ints,
     NumPy integers, 0-d arrays and arrays of shape (1,) are accepted. A move that leaves the
     grid or breaks a constraint keeps the design and sets ``info["invalid_move"] = True``.
 
@@ -554,7 +556,8 @@ class NanogapLoopEnv(GridEnv):
 
     ## Version History
 
-    * v0: initial version; the ``model`` keyword added later, with no change of behaviour.
+    * v0: initial version; the ``model`` keyword and the ``move_steps`` key added later, with no change of
+      behaviour at their defaults.
     """
 
     config_class = NanogapConfig

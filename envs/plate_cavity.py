@@ -118,9 +118,10 @@ class PlateCavityConfig(GridConfig):
             holds every plate and transverse mode up to mode_margin·f_hi along each axis (see
             :class:`CavityGrid`); 0 drops this rule.
         observe_objective: append the normalised objective to the observation.
-        reward_scale, start, cache_size, max_steps_per_action: the keys every grid environment
-            takes: reward multiplier (> 0, default 1), ``"random"`` or ``"center"`` start, LRU
-            cache entries (default 65536) and grid steps of a continuous action of ±1 (default 3).
+        reward_scale, start, cache_size, max_steps_per_action, move_steps: the keys every grid
+            environment takes: reward multiplier (> 0, default 1), ``"random"`` or ``"center"``
+            start, LRU cache entries (default 65536), grid steps of a continuous action of ±1
+            (default 3) and the step sizes of the discrete moves (default (1,)).
     """
 
     materials: tuple[str, ...] = ("polymer", "aluminium", "steel")
@@ -594,7 +595,9 @@ class PlateCavityEnv(GridEnv):
 
     ``Discrete(34)`` (with four masses; ``Discrete(2d)`` for d = 5 + 3·n_masses parameters):
     action 2p moves parameter p (order: material, thickness, lx, ly, lz, then mass_1_x,
-    mass_1_y, mass_1, …, mass_4) one grid step down, action 2p+1 one step up. Python ints,
+    mass_1_y, mass_1, …, mass_4) one grid step down, action 2p+1 one step up; with k
+    ``move_steps`` sizes the space is ``Discrete(2d·k)`` and action 2dj + 2p moves by
+    ``move_steps[j]`` steps. Python ints,
     NumPy integers, 0-d arrays and arrays of shape (1,) are accepted. A move that leaves the
     grid or makes the design invalid (over the mass budget, or a plate the modes do not resolve)
     keeps the design and sets ``info["invalid_move"] = True``.

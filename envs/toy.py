@@ -91,7 +91,7 @@ class ToyConfig(GridConfig):
         budget: (0, 1]; a design is valid when its mean position is at most this.
         objective: ``"bowl"``.
         target_frequency: > 0, "Hz" only by name: moves the bowl's optimum (see :func:`bowl_centre`).
-        reward_scale, start, cache_size, max_steps_per_action: as every grid environment.
+        reward_scale, start, cache_size, max_steps_per_action, move_steps: as every grid environment.
     """
 
     dim: int = 4
@@ -159,7 +159,7 @@ class ToyCore(CoreBase[ToyEvaluation]):
 
     Args:
         config: validated settings.
-        continuous: Box(-1, 1, (dim,)) relative moves instead of Discrete(2·dim) single steps.
+        continuous: Box(-1, 1, (dim,)) relative moves instead of Discrete(2·dim·len(move_steps)) moves.
         model: any :class:`ToyModel`; None → :class:`BowlModel` centred at :func:`bowl_centre`.
     """
 

@@ -193,3 +193,27 @@ def test_core_state_round_trips_and_rejects_a_foreign_index(case):
     assert other.core.state() == state and other.best_design == env.best_design
     with pytest.raises(ValueError, match="best_index"):
         other.core.restore(state | {"best_index": [-1] * len(state["best_index"])})
+
+
+@pytest.mark.parametrize("env_id", [env_id for env_id, _ in CASES if "Continuous" not in env_id])
+def test_move_steps_add_coarse_moves_after_the_single_steps(env_id):
+    family = dict(CASES)[env_id]
+    env = gym.make(env_id, config=family.config | {"start": "center", "move_steps": (1, 3)}, model=family.stand_in())
+    core = env.unwrapped.core
+    d = core.grid.dim
+    assert env.action_space == gym.spaces.Discrete(4 * d)
+    actions = np.arange(4 * d)
+    expected = np.zeros((4 * d, d), dtype=np.int64)
+    expected[actions, (actions % (2 * d)) // 2] = np.where(actions % 2 == 1, 1, -1) * np.where(actions < 2 * d, 1, 3)
+    np.testing.assert_array_equal(core.deltas(actions, 4 * d), expected)
+    env.reset(seed=0)
+    before = env.unwrapped._index.copy()
+    for action in range(2 * d, 4 * d):  # the first coarse move that stays valid lands 3 steps away
+        info = env.step(action)[4]
+        if not info["invalid_move"]:
+            np.testing.assert_array_equal(env.unwrapped._index - before, expected[action])
+            break
+    else:
+        pytest.fail("no coarse move from the centre is valid")
+    with pytest.raises(ValueError, match=f"action must lie in \\[0, {4 * d}\\)"):
+        env.step(4 * d)

@@ -99,3 +99,54 @@ def test_learns_cartpole_steps_and_round_trips_save_load_with_n_steps(tmp_path):
     assert loaded.n_steps == 3 and type(loaded.replay_buffer) is type(model.replay_buffer)
     obs = gym.make("CartPole-v1").reset(seed=0)[0]
     assert model.predict(obs, deterministic=True)[0] == loaded.predict(obs, deterministic=True)[0]
+
+
+def test_dueling_head_is_value_plus_centred_advantage_and_round_trips(tmp_path):
+    from workbench.agents.ddqn import DuelingDQNPolicy, DuelingHead
+
+    model = DoubleDQN(DuelingDQNPolicy, "CartPole-v1", learning_starts=16, seed=0, policy_kwargs={"net_arch": [8]})
+    head = model.q_net.q_net
+    assert isinstance(head, DuelingHead) and isinstance(model.q_net_target.q_net, DuelingHead)
+    obs = th.tensor(np.random.default_rng(0).normal(size=(5, 4)), dtype=th.float32)
+    with th.no_grad():
+        hidden = head.trunk(obs)
+        value, advantage = head.value(hidden), head.advantage(hidden)
+        q = model.q_net(obs)
+    assert th.allclose(q, value + advantage - advantage.mean(dim=1, keepdim=True), atol=1e-6)
+    assert th.allclose(q.mean(dim=1, keepdim=True), value, atol=1e-6)  # the advantages are centred
+    model.learn(64)
+    model.save(tmp_path / "dueling")
+    loaded = DoubleDQN.load(tmp_path / "dueling")
+    assert isinstance(loaded.q_net.q_net, DuelingHead)
+    assert th.allclose(loaded.q_net(obs), model.q_net(obs))
+
+
+def test_dueling_head_needs_a_hidden_layer():
+    from workbench.agents.ddqn import DuelingHead
+
+    with pytest.raises(ValueError, match="at least one hidden layer"):
+        DuelingHead(4, 2, [], th.nn.ReLU)
+
+
+@pytest.mark.parametrize(
+    ("options", "gradient_steps", "hidden", "dueling"),
+    [
+        ({}, 1, [16, 16], False),  # 8 observations: two layers of 16
+        ({"replay_ratio": 1.0, "hidden_sizes": [32], "dueling": True}, 16, [32], True),
+        ({"replay_ratio": 0.01}, 1, [16, 16], False),  # at least one update per vector step
+    ],
+)
+def test_make_ddqn_turns_settings_into_sb3_arguments(options, gradient_steps, hidden, dueling):
+    from workbench.agents.ddqn import DuelingHead, make_ddqn
+    from workbench.agents.vec_env import GymnasiumVecEnv
+
+    venv = gym.make_vec(
+        "workbench/NanogapLoop-v0",
+        num_envs=16,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+    model = make_ddqn(GymnasiumVecEnv(venv), options, steps=1000, num_envs=16, seed=0)
+    assert model.gradient_steps == gradient_steps
+    assert model.policy.net_arch == hidden
+    assert isinstance(model.q_net.q_net, DuelingHead) is dueling

@@ -143,6 +143,17 @@ def test_example_specs_are_valid_and_quick_has_at_least_eight_trials():
     assert len(compare.seeds) == 3
 
 
+def test_the_ddqn_budget_study_specs_cover_the_budgets_and_seeds_of_the_study():
+    folder = ROOT / "examples" / "sweeps"
+    thz, acoustic, paper = (load_spec(folder / f"{n}.yaml") for n in ("ddqn_budgets", "ddqn_budgets_acoustic", "ddqn_200k"))
+    for spec in (thz, acoustic, paper):
+        assert [a.agent for a in spec.agents] == ["ddqn", "random", "de", "cmaes"]
+        assert all(not a.options for a in spec.agents)  # the shipped defaults are what is measured
+    assert (thz.env, thz.budgets, len(thz.seeds)) == ("thz", (2000, 5000, 50000), 10)
+    assert (acoustic.env, acoustic.objectives, acoustic.budgets, len(acoustic.seeds)) == ("acoustic", ("quiet",), (2000,), 5)
+    assert (paper.budgets, len(paper.seeds)) == ((200000,), 3)
+
+
 # ----------------------------------------------------------------------------------------- store
 
 

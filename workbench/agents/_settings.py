@@ -27,7 +27,9 @@ AGENTS = ("ddqn", *BASELINES, *(f"sb3:{name}" for name in SB3_ALGORITHMS))
 """Values accepted by ``SearchConfig.agent``."""
 
 _SET_BY_SEARCH = {"policy", "env", "policy_kwargs", "seed", "device", "learning_starts", "train_freq"}
-_SET_BY_SEARCH |= {"target_update_interval"}
+_SET_BY_SEARCH |= {"target_update_interval", "gradient_steps"}
+MAX_REPLAY_RATIO = 64.0
+MAX_HIDDEN = 4096
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,12 @@ class DDQNSettings:
         exploration_final_eps: final ε, in [0, 1].
         target_update_fraction: hard target-network update every this fraction of the budget, in (0, 1]
             (at least every vector step).
-        gradient_steps: gradient updates per vector step, ≥ 1 (every vector step trains).
+        replay_ratio: gradient updates per evaluated design, in (0, 64]; a vector step of n
+            designs makes max(1, round(replay_ratio·n)) updates, so every vector step trains.
+        hidden_sizes: widths of the Q-network's hidden layers, 1 to 4 layers of 1 … 4096 units;
+            empty means two layers of twice the observation size.
+        dueling: a dueling head, Q = V + A − mean(A) over the hidden layers (Wang et al. 2016).
+        n_steps: n of the n-step return (SB3's n-step replay buffer), integer in [1, 100].
     """
 
     learning_rate: float = 1e-3
@@ -57,7 +64,10 @@ class DDQNSettings:
     exploration_fraction: float = 0.5
     exploration_final_eps: float = 0.01
     target_update_fraction: float = 0.01
-    gradient_steps: int = 1
+    replay_ratio: float = 1 / 16
+    hidden_sizes: tuple[int, ...] = ()
+    dueling: bool = False
+    n_steps: int = 1
 
     def __post_init__(self) -> None:
         _real("learning_rate", self.learning_rate, 0.0, math.inf, "(0, inf)", open_low=True)
@@ -65,10 +75,26 @@ class DDQNSettings:
         for name in ("learning_starts_fraction", "exploration_fraction", "target_update_fraction"):
             _real(name, getattr(self, name), 0.0, 1.0, "(0, 1]", open_low=True)
         _real("exploration_final_eps", self.exploration_final_eps, 0.0, 1.0, "[0, 1]")
-        for name in ("batch_size", "buffer_size", "gradient_steps"):
+        _real("replay_ratio", self.replay_ratio, 0.0, MAX_REPLAY_RATIO, f"(0, {MAX_REPLAY_RATIO:g}]", open_low=True)
+        for name in ("batch_size", "buffer_size"):
             value = getattr(self, name)
-            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            if not _is_int(value) or value < 1:
                 raise ValueError(f"agent option {name} must be an integer >= 1; got {name}={value!r}")
+        if not _is_int(self.n_steps) or not 1 <= self.n_steps <= 100:
+            raise ValueError(f"agent option n_steps must be an integer >= 1 and <= 100; got n_steps={self.n_steps!r}")
+        sizes = self.hidden_sizes
+        if (
+            isinstance(sizes, str)
+            or not isinstance(sizes, list | tuple)
+            or len(sizes) > 4
+            or not all(_is_int(k) and 1 <= k <= MAX_HIDDEN for k in sizes)
+        ):
+            raise ValueError(
+                f"agent option hidden_sizes must be 0 to 4 integers in [1, {MAX_HIDDEN}]; got hidden_sizes={sizes!r}"
+            )
+        object.__setattr__(self, "hidden_sizes", tuple(int(k) for k in sizes))
+        if not isinstance(self.dueling, bool):
+            raise ValueError(f"agent option dueling must be a bool; got dueling={self.dueling!r}")
 
     @classmethod
     def split(cls, options: dict[str, Any]) -> tuple[DDQNSettings, dict[str, Any]]:
@@ -77,6 +103,10 @@ class DDQNSettings:
         return cls(**{k: v for k, v in options.items() if k in names}), {
             k: v for k, v in options.items() if k not in names
         }
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _real(

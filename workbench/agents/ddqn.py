@@ -9,7 +9,10 @@ import numpy as np
 import torch as th
 import torch.nn.functional as F
 from stable_baselines3 import DQN
+from stable_baselines3.common.torch_layers import create_mlp
 from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
+from torch import nn
 
 from ._settings import DDQNSettings
 
@@ -35,6 +38,47 @@ def double_q_target(
     """
     greedy = next_q_online.argmax(dim=1, keepdim=True)
     return rewards + (1.0 - dones) * discounts * th.gather(next_q_target, dim=1, index=greedy)
+
+
+class DuelingHead(nn.Module):
+    """Q(s, a) = V(s) + A(s, a) − mean_a A(s, a) over a shared trunk (Wang et al., ICML 2016).
+
+    Args:
+        features_dim: input size.
+        n_actions: number of discrete actions.
+        net_arch: hidden sizes of the shared trunk (at least one layer).
+        activation_fn: activation class of the trunk.
+    """
+
+    def __init__(self, features_dim: int, n_actions: int, net_arch: list[int], activation_fn: type[nn.Module]) -> None:
+        super().__init__()
+        if not net_arch:
+            raise ValueError(f"a dueling head needs at least one hidden layer; got net_arch={net_arch!r}")
+        self.trunk = nn.Sequential(*create_mlp(features_dim, -1, net_arch, activation_fn))
+        self.value = nn.Linear(net_arch[-1], 1)
+        self.advantage = nn.Linear(net_arch[-1], n_actions)
+
+    def forward(self, features: th.Tensor) -> th.Tensor:
+        """(batch, features_dim) → (batch, n_actions) Q-values."""
+        hidden = self.trunk(features)
+        advantage = self.advantage(hidden)
+        return self.value(hidden) + advantage - advantage.mean(dim=1, keepdim=True)
+
+
+class DuelingQNetwork(QNetwork):
+    """SB3's ``QNetwork`` with its MLP replaced by a :class:`DuelingHead` (same interface, same ``q_net`` name)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.q_net = DuelingHead(self.features_dim, int(self.action_space.n), self.net_arch, self.activation_fn)
+
+
+class DuelingDQNPolicy(DQNPolicy):
+    """SB3's ``MlpPolicy`` for DQN with dueling Q-networks (online and target)."""
+
+    def make_q_net(self) -> QNetwork:
+        net_args = self._update_features_extractor(self.net_args, features_extractor=None)
+        return DuelingQNetwork(**net_args).to(self.device)
 
 
 class DoubleDQN(DQN):
@@ -78,22 +122,27 @@ def make_ddqn(env: VecEnv, options: dict[str, Any], steps: int, num_envs: int, s
     """The search's Double DQN for a budget of ``steps`` iterations on ``env`` (``num_envs`` designs per step).
 
     ``options`` are the agent options: :class:`DDQNSettings` fields (fractions of the budget become
-    step counts here) and other ``DQN`` keywords. The Q-network is an MLP of two hidden layers of
-    twice the observation size with leaky ReLUs; training runs every vector step.
+    step counts here, the replay ratio becomes gradient steps per vector step) and other ``DQN``
+    keywords. The Q-network is an MLP with leaky ReLUs (``hidden_sizes``, default two layers of
+    twice the observation size), dueling if asked; training runs every vector step.
     """
     settings, extra = DDQNSettings.split(options)
     values = asdict(settings)
     obs_dim = env.observation_space.shape[0]
     learning_starts = min(_MAX_WARMUP, max(settings.batch_size, int(values.pop("learning_starts_fraction") * steps)))
     target_update = max(num_envs, int(values.pop("target_update_fraction") * steps))
+    gradient_steps = max(1, round(values.pop("replay_ratio") * num_envs))
+    hidden = list(values.pop("hidden_sizes")) or [2 * obs_dim, 2 * obs_dim]
+    policy = DuelingDQNPolicy if values.pop("dueling") else "MlpPolicy"
     return DoubleDQN(
-        "MlpPolicy",
+        policy,
         env,
         **{**values, "buffer_size": min(settings.buffer_size, steps)},
         learning_starts=learning_starts,
         train_freq=1,
+        gradient_steps=gradient_steps,
         target_update_interval=target_update,
-        policy_kwargs={"net_arch": [2 * obs_dim, 2 * obs_dim], "activation_fn": th.nn.LeakyReLU},
+        policy_kwargs={"net_arch": hidden, "activation_fn": th.nn.LeakyReLU},
         seed=seed,
         device="cpu",
         **extra,

@@ -86,11 +86,11 @@ def build_report(store: SweepStore, name: str | None = None, out_dir: str | Path
         "",
         f"{status['done']} of {status['total']} trials done ({status['failed']} failed, {status['pending']} pending, "
         f"{status['running']} running); duplicates {status['duplicates']}. Best objective: mean ± sample std "
-        "over seeds, the highest mean of each objective/target/budget in bold; evaluations and wall time: mean "
-        "per trial.",
+        "and median over seeds, the highest mean of each objective/target/budget in bold; evaluations and wall "
+        "time: mean per trial.",
         "",
-        "| method | objective | target | budget | seeds done | best objective | evaluations | wall time (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | objective | target | budget | seeds done | best objective | median | evaluations | wall time (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     curves: dict[tuple[str, float, int], dict[str, list[tuple[np.ndarray, np.ndarray]]]] = defaultdict(dict)
     for group, methods in groups.items():
@@ -108,13 +108,14 @@ def build_report(store: SweepStore, name: str | None = None, out_dir: str | Path
                 mean, std = _mean_std([r["best_value"] for r in done])
                 value = f"{_fmt(mean)} ± {_fmt(std)}"
                 value = f"**{value}**" if mean == best else value
+                median = _fmt(float(np.median([r["best_value"] for r in done])))
                 evaluations = _fmt(float(np.mean([r["iterations"] for r in done])))
                 wall = f"{np.mean([r.get('wall_s', np.nan) for r in done]):.1f}"
             else:
-                value = evaluations = wall = "–"
+                value = median = evaluations = wall = "–"
             lines.append(
                 f"| {method} | {objective} | {_frequency_label(target)} | {budget:,} | {len(done)}/{n} | {value} "
-                f"| {evaluations} | {wall} |"
+                f"| {median} | {evaluations} | {wall} |"
             )
     plot_path = _plot(name, curves, out / "best_vs_evaluations.png") if curves else None
     if plot_path is not None:
