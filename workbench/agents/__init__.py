@@ -10,7 +10,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._settings import AGENTS, BASELINES, CONTINUOUS_ONLY, SB3_ALGORITHMS, DDQNSettings, resolve_agent_options
+from ._settings import (
+    AGENTS,
+    BASELINES,
+    CONTINUOUS_ONLY,
+    SB3_ALGORITHMS,
+    DDQNSettings,
+    budget_replay_ratio,
+    resolve_agent_options,
+)
 
 _LAZY = {"DoubleDQN": ".ddqn", "double_q_target": ".ddqn", "GymnasiumVecEnv": ".vec_env"}
 
@@ -29,6 +37,7 @@ __all__ = [
     "DDQNSettings",
     "DoubleDQN",
     "GymnasiumVecEnv",
+    "budget_replay_ratio",
     "double_q_target",
     "resolve_agent_options",
 ]

@@ -14,7 +14,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
-from ._settings import DDQNSettings
+from ._settings import DDQNSettings, budget_replay_ratio
 
 _MAX_WARMUP = 5_000  # replay warm-up never exceeds this many iterations
 
@@ -131,7 +131,8 @@ def make_ddqn(env: VecEnv, options: dict[str, Any], steps: int, num_envs: int, s
     obs_dim = env.observation_space.shape[0]
     learning_starts = min(_MAX_WARMUP, max(settings.batch_size, int(values.pop("learning_starts_fraction") * steps)))
     target_update = max(num_envs, int(values.pop("target_update_fraction") * steps))
-    gradient_steps = max(1, round(values.pop("replay_ratio") * num_envs))
+    ratio = values.pop("replay_ratio")
+    gradient_steps = max(1, round((budget_replay_ratio(steps) if ratio is None else ratio) * num_envs))
     hidden = list(values.pop("hidden_sizes")) or [2 * obs_dim, 2 * obs_dim]
     policy = DuelingDQNPolicy if values.pop("dueling") else "MlpPolicy"
     return DoubleDQN(

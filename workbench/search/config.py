@@ -16,6 +16,8 @@ MAX_STEPS = 100_000_000
 """Largest budget of one search (evaluated designs)."""
 MAX_NUM_ENVS = 4_096
 """Most sub-environments (designs per batched model call) of one search."""
+SEARCH_MOVE_STEPS = (1, 4, 16)
+"""Grid-step sizes of the discrete moves of a search's env unless its ``env`` sets ``move_steps``."""
 _INT_BOUNDS = {
     "steps": (1, MAX_STEPS),
     "num_envs": (1, MAX_NUM_ENVS),
@@ -50,7 +52,10 @@ class SearchConfig:
             at construction) and other ``DQN`` keywords; a baseline: its function's keywords
             (e.g. ``popsize``); ``sb3:*``: the algorithm's constructor keywords.
         num_envs: designs evaluated per vector step (one batched model call); RL agents only.
-        episode_steps: steps of an RL episode before it is truncated and a new start is drawn.
+        episode_steps: steps of an RL episode before it is truncated and a new start is drawn;
+            None → one episode per sub-environment for the whole budget, ceil(steps / num_envs)
+            (at most 100,000), resolved at construction. Long walks let a learned policy climb
+            far from its random start; restarts every 128 steps waste it (see the README's study).
         torch_threads: torch intra-op threads (Numba keeps its own pool for the physics).
         log_every: iterations between ``metrics.csv`` rows.
         checkpoint_every: iterations between checkpoints of RL agents (model, replay buffer,
@@ -59,6 +64,8 @@ class SearchConfig:
         runs_root, name: the run folder is ``runs_root/name`` (default ``<kind>-<time>-s<seed>``).
         env: extra env config keys (for THz, ``NanogapConfig`` keys: bounds, materials, ...; for
             acoustic, ``PlateCavityConfig`` keys: grids, mass budget, band, mode counts, ...).
+            RL agents on the discrete env move by 1, 4 or 16 grid steps
+            (``move_steps=(1, 4, 16)``) unless ``env`` sets ``move_steps``; resolved at construction.
 
     Raises:
         ValueError: an unknown family, agent or option, a setting out of range, or an env config
@@ -73,7 +80,7 @@ class SearchConfig:
     agent: str = "ddqn"
     agent_options: dict[str, Any] = field(default_factory=dict)
     num_envs: int = 16
-    episode_steps: int = 128
+    episode_steps: int | None = None
     torch_threads: int = 1
     log_every: int = 2_000
     checkpoint_every: int = 25_000
@@ -90,6 +97,9 @@ class SearchConfig:
             object.__setattr__(self, "target_frequency", family.default_target)
         if self.objective is None:
             object.__setattr__(self, "objective", family.default_objective)
+        if self.episode_steps is None and isinstance(self.steps, int) and isinstance(self.num_envs, int):
+            whole_budget = -(-self.steps // max(self.num_envs, 1))
+            object.__setattr__(self, "episode_steps", min(_INT_BOUNDS["episode_steps"][1], max(1, whole_budget)))
         for name, (low, high) in _INT_BOUNDS.items():
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
@@ -106,6 +116,8 @@ class SearchConfig:
         if not isinstance(self.env, dict):
             raise ValueError(f"env must be a mapping of env config keys; got env={self.env!r}")
         object.__setattr__(self, "agent_options", resolve_agent_options(self.agent, self.agent_options))
+        if self.agent not in BASELINES and not self.continuous and "move_steps" not in self.env:
+            object.__setattr__(self, "env", {**self.env, "move_steps": list(SEARCH_MOVE_STEPS)})
         rollout = rollout_length(self.agent, self.agent_options)
         if rollout is not None and rollout * self.num_envs > self.steps:
             raise ValueError(
