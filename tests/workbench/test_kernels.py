@@ -29,7 +29,7 @@ from workbench.kernels import (  # noqa: E402
     select_backend,
     triton_available,
 )
-from workbench.kernels._backend import triton_mode  # noqa: E402
+from workbench.kernels._backend import load_triton, triton_mode  # noqa: E402
 
 
 def _mlp(dims: list[int], act: type[nn.Module] | nn.Module, seed: int = 0) -> nn.Sequential:
@@ -125,6 +125,35 @@ def test_int8_weight_only_asymmetric_per_tensor_within_bound(interpreter: bool) 
         _within_bound(model, _x(19, 5))
 
 
+def test_block_sparse_aligned_fp32_kernel_bit_exact_and_skips_pruned_blocks(interpreter: bool) -> None:
+    """Integer-valued weights and inputs make every float dot exact, so kernel and reference agree bit for bit."""
+    if interpreter:
+        model = _mlp([6, 64, 64, 5], nn.ReLU)
+        with torch.no_grad():
+            for layer in model[::2]:
+                layer.weight.copy_(torch.randint(-4, 5, layer.weight.shape))
+                layer.bias.copy_(torch.randint(-4, 5, layer.bias.shape))
+        pruned, masks, _ = prune(model, 0.75, method="aligned", block=16)
+        sparse = sparse_model(pruned, masks, 16)
+        layers = extract_layers(sparse)
+        assert [layer.keep is not None for layer in layers] == [False, True, False]
+        x = torch.randint(-3, 4, (37, 6)).float()
+        assert torch.equal(FusedMLP(sparse, "interpret", strict=True)(x), mlp_reference(x, layers))
+        ptr = load_triton(True).pack(layers, "cpu")["ptr"][1]
+        assert int(ptr[-1] - ptr[0]) == int(masks["2"].sum()) // 16 == 64 * 64 // 16 // 4  # one panel row per block
+
+
+def test_block_sparse_unaligned_int8_per_group_kernel_within_bound(interpreter: bool) -> None:
+    if interpreter:
+        pruned, masks, _ = prune(_mlp([5, 48, 48, 3], nn.SiLU), 0.75, method="bed", block=8)
+        spec = QuantSpec(bits=8, symmetric=True, granularity="group", group_size=16)
+        sparse = sparse_model(pruned, masks, 8, spec)
+        starts = sparse[2].block_ptr.diff().nonzero().flatten()
+        assert (starts % 8 != 0).any()  # BED placed blocks off the aligned grid
+        assert [(layer.mode, layer.keep is not None) for layer in extract_layers(sparse)][1] == ("int8", True)
+        _within_bound(sparse, _x(21, 5))
+
+
 def test_interpret_backward_matches_reference_autograd(interpreter: bool) -> None:
     if interpreter:
         model = ptq(_mlp([6, 32, 4], nn.SiLU), QuantSpec(bits=4), method="rtn")[0]
@@ -137,7 +166,7 @@ def test_interpret_backward_matches_reference_autograd(interpreter: bool) -> Non
 
 @pytest.mark.slow  # one ahead-of-time compilation: 7-25 s on this loaded 2-core machine
 def test_kernel_compiles_for_h100_without_a_gpu() -> None:
-    """One specialisation mixing W8A8, signed int4 and unsigned int8 layers builds for sm_90 (bundled ptxas)."""
+    """Specialisations mixing W8A8, int4 and int8 layers, and block-sparse float / int8 layers, build for sm_90."""
     if not triton_available():
         pytest.skip("triton cannot be imported (install the 'gpu' extra)")
     code = (
@@ -146,12 +175,15 @@ def test_kernel_compiles_for_h100_without_a_gpu() -> None:
         "m = nn.Sequential(nn.Linear(6, 32), nn.SiLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 3)); "
         "a = extract_layers(w8a8(m)[0]); b = extract_layers(ptq(m, QuantSpec(4, True), 'rtn')[0]); "
         "c = extract_layers(ptq(m, QuantSpec(8), 'rtn')[0]); "
-        "print(json.dumps(load_triton(False).compile_ahead([a[0], b[1], c[2]], arch=90, block_rows=64)))"
+        "from workbench.compress import prune, sparse_model; p, k, _ = prune(m, 0.75, 'bed', 16); "
+        "d = extract_layers(sparse_model(p, k, 16)); e = extract_layers(sparse_model(p, k, 16, QuantSpec(8, True))); "
+        "t = load_triton(False); "
+        "print(json.dumps([t.compile_ahead(z, arch=90, block_rows=64) for z in ([a[0], b[1], c[2]], [d[0], d[1], e[1]])]))"
     )
     env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1])["shared_bytes"] > 0
+    assert all(build["shared_bytes"] > 0 for build in json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 # --- the torch fast path and the compressed model run unchanged ---
@@ -180,12 +212,13 @@ def test_torch_weight_only_fast_path_equals_compressed_forward_within_bound() ->
     assert ((model(x).detach().double() - exact).abs() <= bound).all()
 
 
-def test_block_sparse_int4_model_runs_with_its_dense_weight() -> None:
+def test_block_sparse_int4_codes_run_as_sparse_int8_on_torch_within_bound() -> None:
     pruned, masks, _ = prune(_mlp([8, 32, 32, 4], nn.SiLU), 0.5, method="bed", block=8)
     model = sparse_model(pruned, masks, 8, QuantSpec(bits=4, symmetric=True))
     layers = extract_layers(model)
-    sparse = [layer for layer in layers if layer.mode == "float" and (layer.weight == 0).float().mean() >= 0.5]
+    sparse = [layer for layer in layers if layer.mode == "int8" and layer.keep is not None]
     assert len(sparse) == len(masks) >= 1
+    assert torch.equal(sparse[0].keep, masks["2"].t()) and not sparse[0].codes[~sparse[0].keep].any()
     x = _x(20, 8)
     exact, bound = error_bound(x, layers)
     assert ((FusedMLP(model, "torch")(x).double() - exact).abs() <= bound).all()

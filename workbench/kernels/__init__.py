@@ -5,7 +5,8 @@ width ≤ 256, SiLU / GELU-tanh / ReLU / tanh) whose layers are ``nn.Linear`` or
 ``workbench.compress.CompressedLinear`` in one kernel launch, keeping activations on chip: fp32
 (bf16 dots on a GPU), W8A8 int8 with per-row dynamic activation scales and int32 accumulation,
 and int8 / packed-int4 weight-only layers with per-tensor, per-channel or per-group scales.
-Block-sparse and BCQ layers are run with their dense weight. Gradients with respect to the input
+Block-sparse layers (aligned or unaligned 1×N blocks, float or int8 codes) run inside the same
+kernel from tile panels that skip the pruned blocks; BCQ layers run with their dense weight. Gradients with respect to the input
 flow through the pure-torch reference (``mlp_reference``).
 
 Importing this package does not import triton; the ``triton`` and ``interpret`` backends do.
