@@ -201,6 +201,17 @@ def test_torch_w8a8_fast_path_bit_exact_and_first_layer_matches_fake_quant(act: 
     torch.testing.assert_close(fused_forward(first, x, backend="torch"), model[0](x), rtol=1e-5, atol=1e-5)
 
 
+def test_torch_w8a8_numba_quantizer_rounds_ties_to_even_and_floors_tiny_rows() -> None:
+    model = w8a8(_mlp([8, 32], nn.ReLU))[0]
+    x = _x(6, 8)
+    x[0] = torch.tensor([127.0, 2.5, -2.5, 3.5, -0.5, 0.5, 1.5, -127.0])  # scale exactly 1: every code is a tie
+    x[1] = 0.0  # scale floor 1e-12
+    x[2] = 1e-14  # below the floor: codes 0
+    fused = FusedMLP(model, "torch")
+    assert torch.equal(fused(x), mlp_reference(x, extract_layers(model)))
+    assert torch.equal(fused(x)[1], model[0].bias.detach())
+
+
 def test_torch_weight_only_fast_path_equals_compressed_forward_within_bound() -> None:
     spec = QuantSpec(bits=4, symmetric=True, granularity="group", group_size=2)
     model = ptq(_mlp([6, 64, 64, 3], nn.SiLU), spec, method="rtn")[0]

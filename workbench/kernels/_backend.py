@@ -6,8 +6,9 @@ Backends:
 * ``"interpret"``: the same kernel under the Triton interpreter (numpy, slow; for tests on any
   machine). Triton must be imported with ``TRITON_INTERPRET=1`` (this backend sets it when triton
   is not imported yet), and a process then runs in that mode only;
-* ``"torch"``: the CPU fast path, the reference evaluated with weights dequantized once, W8A8
-  dots by ``torch._int_mm``, on cache-sized blocks of rows.
+* ``"torch"``: the CPU fast path (``_cpu.run_fast``), the reference evaluated with weights
+  dequantized once, W8A8 dots by ``torch._int_mm`` between Numba quantize / rescale loops, on
+  cache-sized blocks of rows.
 
 ``backend=None`` reads ``WORKBENCH_KERNEL_BACKEND``, and if that is unset picks ``"triton"`` for
 CUDA tensors when triton imports and ``"torch"`` otherwise.
@@ -31,9 +32,10 @@ BACKENDS = ("triton", "interpret", "torch")
 ENV_VAR = "WORKBENCH_KERNEL_BACKEND"
 log = logging.getLogger("workbench.kernels")
 # the torch path runs the whole MLP on blocks of rows whose widest activation has this many
-# elements (256 KiB of fp32: the block's activations stay in cache between layers, as on chip in
-# the Triton kernel), which beats whole-batch calls at batch 4,096 on one core
-CPU_BLOCK_ELEMENTS = 65536
+# elements (512 KiB of fp32: the block's activations stay in cache between layers, as on chip in
+# the Triton kernel); at batch 4,096 on one core this was the fastest of 32 Ki to 1 Mi elements
+# for the fp32, int8 and W8A8 models of widths 128 and 256
+CPU_BLOCK_ELEMENTS = 131072
 
 
 def triton_available() -> bool:
@@ -141,6 +143,7 @@ class FusedMLP(nn.Module):
             log.warning("fused MLP kernels cannot run this model, using its own forward: %s", error)
         self._prepared: dict[torch.device, list[PreparedLayer]] = {}
         self._packed: dict[torch.device, dict] = {}
+        self._work: dict[tuple[torch.device, int], list[dict[str, torch.Tensor]]] = {}
 
     def prepared(self, device: torch.device) -> list[PreparedLayer]:
         """The reference's dequantized layers on ``device`` (cached)."""
@@ -151,12 +154,17 @@ class FusedMLP(nn.Module):
     def run(self, x: torch.Tensor, backend: str) -> torch.Tensor:
         """The fused forward of x (M, d_in) float32 contiguous on one backend, without autograd."""
         if backend == "torch":
+            from ._cpu import run_fast, workspace  # numba compiles (or loads) its loops on first use
+
             layers = self.prepared(x.device)
             rows = max(1, CPU_BLOCK_ELEMENTS // max(layer.weight.shape[1] for layer in layers))
+            key = (x.device, rows)
+            if key not in self._work:
+                self._work = {key: [{k: t.to(x.device) for k, t in b.items()} for b in workspace(layers, rows)]}
             y = torch.empty(x.shape[0], self.layers[-1].c_out, dtype=torch.float32, device=x.device)
             with torch.no_grad():
                 for start in range(0, x.shape[0], rows):
-                    y[start : start + rows] = run_prepared(x[start : start + rows], layers, fast=True)
+                    run_fast(x[start : start + rows], layers, y[start : start + rows], self._work[key])
             return y
         if self.bf16 and backend != "triton":
             raise ValueError(f"bf16 needs backend 'triton'; got backend={backend!r}")
