@@ -6,12 +6,14 @@ import os
 
 os.environ.setdefault("TRITON_INTERPRET", "1")  # before anything can import triton
 
+import copy  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from dataclasses import replace  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
@@ -22,6 +24,7 @@ from workbench.compress import QuantSpec, prune, ptq, sparse_model, w8a8  # noqa
 from workbench.kernels import (  # noqa: E402
     FusedMLP,
     Unsupported,
+    accelerate,
     error_bound,
     extract_layers,
     fused_forward,
@@ -265,15 +268,24 @@ def test_w8a8_gradient_is_straight_through_the_rounding() -> None:
 # --- bad input, fallbacks and backend choice ---
 
 
-def test_width_above_256_falls_back_with_logged_reason(caplog: pytest.LogCaptureFixture) -> None:
+def test_width_above_256_runs_on_torch_and_falls_back_from_the_kernel_with_logged_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     model = _mlp([6, 300, 2], nn.SiLU)
-    with caplog.at_level(logging.WARNING, logger="workbench.kernels"):
-        fused = FusedMLP(model, "torch")
-    assert "width must be <= 256" in caplog.text and "300" in caplog.text
     x = _x(3, 6)
+    with caplog.at_level(logging.WARNING, logger="workbench.kernels"):
+        on_torch = FusedMLP(model, "torch")
+    assert not caplog.text and on_torch.reason is None
+    exact, bound = error_bound(x, extract_layers(model, max_width=None))
+    assert ((on_torch(x).double() - exact).abs() <= bound).all()
+    with caplog.at_level(logging.WARNING, logger="workbench.kernels"):
+        fused = FusedMLP(model, "interpret")
+    assert "width must be <= 256" in caplog.text and "300" in caplog.text
     assert torch.equal(fused(x), model(x))
     with pytest.raises(Unsupported, match="width must be <= 256"):
-        FusedMLP(model, strict=True)
+        FusedMLP(model, "interpret", strict=True)
+    with pytest.raises(Unsupported, match="width must be <= 256"):
+        extract_layers(model)
 
 
 @pytest.mark.parametrize(
@@ -318,16 +330,54 @@ def test_importing_the_package_does_not_import_triton() -> None:
 
 
 def test_bench_kernels_cli_json_rows() -> None:
-    result = CliRunner().invoke(
-        app, ["bench", "kernels", "--kinds", "acoustic", "--batch", "64", "--repeats", "1", "--json"]
-    )
+    args = ["bench", "kernels", "--kinds", "acoustic", "--batch", "64", "--repeats", "1", "--num-envs", "4"]
+    result = CliRunner().invoke(app, [*args, "--env-steps", "2", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     keys = {"kernel", "backend", "batch", "width", "time_us", "speedup_vs_eager", "speedup_vs_compile", "max_abs_error"}
     assert all(set(row) == keys and row["batch"] == 64 and row["width"] == 128 for row in out["rows"])
     fast = {row["kernel"]: row for row in out["rows"] if row["backend"] == "torch"}
-    assert set(fast) == {"fp32", "w8a8", "int8", "int4"} and fast["w8a8"]["max_abs_error"] == 0.0
-    assert set(out["cpu_goal_fast_path_not_slower_than_fp32_eager"]) == {"w8a8@128", "int8@128", "int4@128"}
+    assert set(fast) == {"fp32", "w8a8", "int8", "int4", "bsr75"} and fast["w8a8"]["max_abs_error"] == 0.0
+    goal = set(out["cpu_goal_fast_path_not_slower_than_fp32_eager"])
+    assert goal == {"w8a8@128", "int8@128", "int4@128", "bsr75@128"}
+    env = {(row["model"], row["kernels"]): row for row in out["env_rows"]}
+    assert set(env) == {("fp32", False), ("fp32", True), ("w8a8", False), ("w8a8", True)}
+    assert env["fp32", True]["max_reward_diff_vs_fp32"] < 1e-3 and env["fp32", False]["speedup_vs_fp32"] == 1.0
+    assert all(row["steps_per_s"] > 0 and row["num_envs"] == 4 for row in env.values())
+
+
+def test_accelerate_runs_the_compressed_thz_surrogate_through_fused_mlp_in_its_env(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gymnasium as gym
+
+    import envs  # noqa: F401
+    from workbench.surrogates import load
+
+    fp32 = load("thz")
+    compressed = copy.copy(fp32)
+    compressed.net = w8a8(fp32.net)[0]
+    fused = accelerate(compressed, backend="torch")
+    assert isinstance(fused.net.net, FusedMLP) and fused.net.net.reason is None  # 276 outputs: torch path
+    assert not isinstance(compressed.net.net, FusedMLP) and fused.net.net.general is compressed.net.net
+    calls = []
+    run = FusedMLP.run
+    monkeypatch.setattr(FusedMLP, "run", lambda self, x, backend: calls.append(x.shape) or run(self, x, backend))
+    rewards = []
+    for model in (compressed, fused):
+        venv = gym.make_vec("workbench/NanogapLoop-v0", 4, vectorization_mode="vector_entry_point", model=model)
+        venv.reset(seed=0)
+        venv.action_space.seed(0)
+        rewards.append(np.stack([venv.step(venv.action_space.sample())[1] for _ in range(3)]))
+    assert len(calls) >= 3 and all(shape[1] == 13 for shape in calls)  # reset and every step
+    np.testing.assert_allclose(rewards[1], rewards[0], rtol=1e-3, atol=1e-4)
+
+
+def test_accelerate_rejects_models_without_an_mlp() -> None:
+    with pytest.raises(ValueError, match="model must be an nn.Module or have a 'net' nn.Module; got object"):
+        accelerate(object())
+    with pytest.raises(ValueError, match="must hold at least one nn.Sequential MLP"):
+        accelerate(nn.Sequential(nn.Linear(3, 3), nn.GELU()))
 
 
 def test_bench_kernels_cli_rejects_bad_kind_before_work() -> None:

@@ -9,12 +9,17 @@ Block-sparse layers (aligned or unaligned 1×N blocks, float or int8 codes) run 
 kernel from tile panels that skip the pruned blocks; BCQ layers run with their dense weight. Gradients with respect to the input
 flow through the pure-torch reference (``mlp_reference``).
 
+:func:`accelerate` runs every MLP inside a network or a surrogate (``workbench.surrogates``,
+compressed or not) through :class:`FusedMLP`, so that an env given it as ``model=`` evaluates its
+batches with the kernels. Layers wider than ``MAX_WIDTH`` run on the torch path only.
+
 Importing this package does not import triton; the ``triton`` and ``interpret`` backends do.
 """
 
 from ._backend import BACKENDS, ENV_VAR, FusedMLP, fused_forward, select_backend, triton_available
 from ._reference import error_bound, mlp_reference, quantize_rows
 from ._spec import ACTIVATIONS, MAX_LINEAR, MAX_WIDTH, FusedLayer, Unsupported, extract_layers
+from ._surrogate import accelerate
 
 __all__ = [
     "ACTIVATIONS",
@@ -25,6 +30,7 @@ __all__ = [
     "FusedLayer",
     "FusedMLP",
     "Unsupported",
+    "accelerate",
     "error_bound",
     "extract_layers",
     "fused_forward",

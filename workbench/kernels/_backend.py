@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ._reference import PreparedLayer, prepare, run_prepared
-from ._spec import FusedLayer, Unsupported, extract_layers
+from ._spec import FusedLayer, Unsupported, check_width, extract_layers
 
 BACKENDS = ("triton", "interpret", "torch")
 ENV_VAR = "WORKBENCH_KERNEL_BACKEND"
@@ -115,6 +115,8 @@ class FusedMLP(nn.Module):
 
     A model the kernels cannot run (see ``extract_layers``) is run by its own forward, and the
     reason is logged once at construction (``strict=True`` raises it as ``Unsupported`` instead).
+    Layers wider than ``MAX_WIDTH`` run on the ``"torch"`` backend only: the Triton backends use
+    the model's own forward for them (``kernel_reason``; logged once, raised with ``strict``).
     Weights are read at construction; build a new ``FusedMLP`` after changing the model.
     Gradients flow to the input x only (the weights are constants here, as in inverse design);
     train through the model itself.
@@ -132,18 +134,34 @@ class FusedMLP(nn.Module):
             raise ValueError(f"backend must be one of {(*BACKENDS, 'auto')}; got backend={backend!r}")
         self.general = model
         self.backend, self.bf16 = backend, bf16
+        self.strict = strict
         self.layers: list[FusedLayer] | None = None
         self.reason: str | None = None
+        self.kernel_reason: str | None = None
         try:
-            self.layers = extract_layers(model)
+            self.layers = extract_layers(model, max_width=None)
+            check_width(self.layers)
         except Unsupported as error:
-            if strict:
-                raise
-            self.reason = str(error)
-            log.warning("fused MLP kernels cannot run this model, using its own forward: %s", error)
+            if self.layers is None:
+                if strict:
+                    raise
+                self.reason = str(error)
+                log.warning("fused MLP kernels cannot run this model, using its own forward: %s", error)
+            else:
+                self.kernel_reason = str(error)
+                if backend in ("triton", "interpret"):
+                    self._kernel_fallback()
         self._prepared: dict[torch.device, list[PreparedLayer]] = {}
         self._packed: dict[torch.device, dict] = {}
         self._work: dict[tuple[torch.device, int], list[dict[str, torch.Tensor]]] = {}
+
+    def _kernel_fallback(self) -> None:
+        """Raise (strict) or log once that the Triton kernel leaves this model to its own forward."""
+        if self.strict:
+            raise Unsupported(self.kernel_reason)
+        if self.reason is None:
+            self.reason = self.kernel_reason
+            log.warning("the fused Triton kernel cannot run this model, using its own forward: %s", self.reason)
 
     def prepared(self, device: torch.device) -> list[PreparedLayer]:
         """The reference's dequantized layers on ``device`` (cached)."""
@@ -181,6 +199,9 @@ class FusedMLP(nn.Module):
         if x.dim() < 1 or x.shape[-1] != d_in:
             raise ValueError(f"x must have last dimension d_in={d_in}; got shape {tuple(x.shape)}")
         backend = select_backend(self.backend, x.device)
+        if backend != "torch" and self.kernel_reason is not None:
+            self._kernel_fallback()
+            return self.general(x)
         flat = x.reshape(-1, d_in).float().contiguous()
         if torch.is_grad_enabled() and flat.requires_grad:
             y = _Fused.apply(flat, self, backend)

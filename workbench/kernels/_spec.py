@@ -141,12 +141,24 @@ def _from_linear(layer: nn.Linear) -> FusedLayer:
     return FusedLayer("float", c_in, c_out, bias, weight=layer.weight.detach().float().t().contiguous())
 
 
-def extract_layers(model: nn.Module) -> list[FusedLayer]:
+def check_width(layers: list[FusedLayer], max_width: int = MAX_WIDTH) -> None:
+    """Raise ``Unsupported`` naming the first layer wider than ``max_width`` (C_in or C_out)."""
+    for i, layer in enumerate(layers):
+        if max(layer.c_in, layer.c_out) > max_width:
+            raise Unsupported(
+                f"layer {i} width must be <= {max_width}; got (C_out, C_in)=({layer.c_out}, {layer.c_in})"
+            )
+
+
+def extract_layers(model: nn.Module, max_width: int | None = MAX_WIDTH) -> list[FusedLayer]:
     """The fused-layer chain of an MLP (``nn.Sequential`` of linear layers and activations).
+
+    ``max_width``: the widest layer allowed (the Triton kernel's ``MAX_WIDTH``; None for the
+    torch path, which runs any width).
 
     Raises:
         Unsupported: another module type, more than ``MAX_LINEAR`` linear layers, a width above
-            ``MAX_WIDTH``, mismatched layer shapes, two activations in a row or a layer format the
+            ``max_width``, mismatched layer shapes, two activations in a row or a layer format the
             kernels do not run (the message names the parameter, its bound and the value).
     """
     if not isinstance(model, nn.Sequential):
@@ -170,11 +182,9 @@ def extract_layers(model: nn.Module) -> list[FusedLayer]:
             layers[-1] = replace(layers[-1], act=act)
     if not 1 <= len(layers) <= MAX_LINEAR:
         raise Unsupported(f"number of linear layers must be in [1, {MAX_LINEAR}]; got {len(layers)}")
+    if max_width is not None:
+        check_width(layers, max_width)
     for i, layer in enumerate(layers):
-        if max(layer.c_in, layer.c_out) > MAX_WIDTH:
-            raise Unsupported(
-                f"layer {i} width must be <= {MAX_WIDTH}; got (C_out, C_in)=({layer.c_out}, {layer.c_in})"
-            )
         if i and layer.c_in != layers[i - 1].c_out:
             raise Unsupported(f"layer {i} C_in must equal layer {i - 1} C_out={layers[i - 1].c_out}; got {layer.c_in}")
     return layers
