@@ -32,10 +32,10 @@ BACKENDS = ("triton", "interpret", "torch")
 ENV_VAR = "WORKBENCH_KERNEL_BACKEND"
 log = logging.getLogger("workbench.kernels")
 # the torch path runs the whole MLP on blocks of rows whose widest activation has this many
-# elements (512 KiB of fp32: the block's activations stay in cache between layers, as on chip in
-# the Triton kernel); at batch 4,096 on one core this was the fastest of 32 Ki to 1 Mi elements
-# for the fp32, int8 and W8A8 models of widths 128 and 256
-CPU_BLOCK_ELEMENTS = 131072
+# elements (256 KiB of fp32: the block's activations stay in cache between layers, as on chip in
+# the Triton kernel); at batch 4,096 on one core, 64 Ki was the fastest or within noise of the
+# fastest of 32 Ki to 1 Mi elements for the fp32, int8 and W8A8 models of widths 128 and 256
+CPU_BLOCK_ELEMENTS = 65536
 
 
 def triton_available() -> bool:
