@@ -215,6 +215,19 @@ def test_torch_w8a8_numba_quantizer_rounds_ties_to_even_and_floors_tiny_rows() -
     assert torch.equal(fused(x)[1], model[0].bias.detach())
 
 
+def test_torch_path_off_cpu_form_equals_numba_form_bit_for_bit() -> None:
+    """The buffer-free form (used for non-CPU tensors) and the Numba form agree exactly on W8A8 layers."""
+    from workbench.kernels._cpu import run_fast, workspace
+    from workbench.kernels._reference import prepare
+
+    layers = prepare(extract_layers(w8a8(_mlp([6, 64, 64, 3], nn.SiLU))[0]))
+    x = _x(40, 6)
+    with_buffers, without = torch.empty(40, 3), torch.empty(40, 3)
+    run_fast(x, layers, with_buffers, workspace(layers, 64))  # a partial block: 40 of 64 rows
+    run_fast(x, layers, without, None)
+    assert torch.equal(with_buffers, without)
+
+
 def test_torch_weight_only_fast_path_equals_compressed_forward_within_bound() -> None:
     spec = QuantSpec(bits=4, symmetric=True, granularity="group", group_size=2)
     model = ptq(_mlp([6, 64, 64, 3], nn.SiLU), spec, method="rtn")[0]

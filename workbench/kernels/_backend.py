@@ -153,7 +153,7 @@ class FusedMLP(nn.Module):
                     self._kernel_fallback()
         self._prepared: dict[torch.device, list[PreparedLayer]] = {}
         self._packed: dict[torch.device, dict] = {}
-        self._work: dict[tuple[torch.device, int], list[dict[str, torch.Tensor]]] = {}
+        self._work: dict[int, list] = {}  # CPU row-block buffers (``_cpu.workspace``) by block rows
 
     def _kernel_fallback(self) -> None:
         """Raise (strict) or log once that the Triton kernel leaves this model to its own forward."""
@@ -176,13 +176,13 @@ class FusedMLP(nn.Module):
 
             layers = self.prepared(x.device)
             rows = max(1, CPU_BLOCK_ELEMENTS // max(layer.weight.shape[1] for layer in layers))
-            key = (x.device, rows)
-            if key not in self._work:
-                self._work = {key: [{k: t.to(x.device) for k, t in b.items()} for b in workspace(layers, rows)]}
+            if x.device.type == "cpu" and rows not in self._work:
+                self._work = {rows: workspace(layers, rows)}
+            work = self._work[rows] if x.device.type == "cpu" else None
             y = torch.empty(x.shape[0], self.layers[-1].c_out, dtype=torch.float32, device=x.device)
             with torch.no_grad():
                 for start in range(0, x.shape[0], rows):
-                    run_fast(x[start : start + rows], layers, y[start : start + rows], self._work[key])
+                    run_fast(x[start : start + rows], layers, y[start : start + rows], work)
             return y
         if self.bf16 and backend != "triton":
             raise ValueError(f"bf16 needs backend 'triton'; got backend={backend!r}")

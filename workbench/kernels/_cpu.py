@@ -21,6 +21,8 @@ contraction), in one sweep each:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 import torch
 from numba import njit
@@ -65,43 +67,73 @@ def scale_shift(acc: np.ndarray, s_x: np.ndarray, s_w: np.ndarray, bias: np.ndar
             out[i, j] = (np.float32(acc[i, j]) * s) * s_w[j] + bias[j]
 
 
-def workspace(layers: list[PreparedLayer], rows: int) -> list[dict[str, torch.Tensor]]:
-    """Per-layer buffers for row blocks of up to ``rows`` rows: outputs, and W8A8 codes, scales and int32 dots."""
+@dataclass(frozen=True)
+class Buffers:
+    """One layer's buffers for a row block: output (rows, N) float32 and, for W8A8, codes (rows, K)
+    int8, int32 dots (rows, N) and row scales (rows, 1); numpy views of the same memory (``*_np``),
+    and of the layer's weight scales and bias, made once so that a block costs few Python calls."""
+
+    out: torch.Tensor
+    out_np: np.ndarray
+    q: torch.Tensor | None = None
+    q_np: np.ndarray | None = None
+    acc: torch.Tensor | None = None
+    acc_np: np.ndarray | None = None
+    s_np: np.ndarray | None = None
+    s_w_np: np.ndarray | None = None
+    bias_np: np.ndarray | None = None
+
+    def head(self, m: int) -> Buffers:
+        """The first m rows."""
+        rows = {name: getattr(self, name) for name in ("out", "out_np", "q", "q_np", "acc", "acc_np", "s_np")}
+        return replace(self, **{k: None if v is None else v[:m] for k, v in rows.items()})
+
+
+def workspace(layers: list[PreparedLayer], rows: int) -> list[Buffers]:
+    """Per-layer :class:`Buffers` for row blocks of up to ``rows`` rows (CPU)."""
     work = []
     for layer in layers:
         k, n = layer.weight.shape
-        bufs = {"out": torch.empty(rows, n)}
-        if layer.mode == "w8a8":
-            bufs |= {"q": torch.empty(rows, k, dtype=torch.int8), "s": torch.empty(rows, 1)}
-            bufs |= {"acc": torch.empty(rows, n, dtype=torch.int32)}
-        work.append(bufs)
+        out = torch.empty(rows, n)
+        if layer.mode != "w8a8":
+            work.append(Buffers(out, out.numpy()))
+            continue
+        q, acc = torch.empty(rows, k, dtype=torch.int8), torch.empty(rows, n, dtype=torch.int32)
+        s_w, bias = layer.w_scale.reshape(-1).numpy(), layer.bias.numpy()
+        work.append(
+            Buffers(out, out.numpy(), q, q.numpy(), acc, acc.numpy(), np.empty((rows, 1), np.float32), s_w, bias)
+        )
     return work
 
 
-def run_fast(
-    x: torch.Tensor, layers: list[PreparedLayer], y: torch.Tensor, work: list[dict[str, torch.Tensor]]
-) -> None:
+def run_fast(x: torch.Tensor, layers: list[PreparedLayer], y: torch.Tensor, work: list[Buffers] | None) -> None:
     """Forward of prepared layers on a row block x (M, K_0) float32 into y (M, N_last) (contiguous).
 
     Equals ``run_prepared`` (W8A8 layers bit for bit). ``work`` is a :func:`workspace` of at least
-    M rows, reused between blocks so that no block allocates. On another device than the CPU, W8A8
-    layers take the reference's float product instead of the Numba loops.
+    M rows, reused between blocks so that no block allocates; None on another device than the
+    CPU, where W8A8 layers take the reference's float product instead of the Numba loops.
     """
     m = x.shape[0]
     h = x
     for i, layer in enumerate(layers):
-        bufs = work[i]
-        out = y if i == len(layers) - 1 else bufs["out"][:m]
-        if layer.mode == "w8a8" and h.device.type != "cpu":
-            q, s_x = quantize_rows(h)
-            torch.add(torch.mm(q, layer.weight).mul_(s_x).mul_(layer.w_scale), layer.bias, out=out)
-        elif layer.mode == "w8a8":
-            hn, s_x, q, acc = h.contiguous().numpy(), bufs["s"][:m].numpy(), bufs["q"][:m], bufs["acc"][:m]
-            quantize_codes(hn, hn.view(np.int32), s_x, s_x.view(np.int32), q.numpy())
-            torch._int_mm(q, layer.codes, out=acc)
-            scale_shift(acc.numpy(), s_x, layer.w_scale.reshape(-1).numpy(), layer.bias.numpy(), out.numpy())
+        last = i == len(layers) - 1
+        if work is None:
+            out = y if last else torch.empty(m, layer.weight.shape[1], device=x.device)
+            if layer.mode == "w8a8":
+                q, s_x = quantize_rows(h)
+                torch.add(torch.mm(q, layer.weight).mul_(s_x).mul_(layer.w_scale), layer.bias, out=out)
+            else:
+                torch.addmm(layer.bias, h, layer.weight, out=out)
         else:
-            torch.addmm(layer.bias, h, layer.weight, out=out)
+            bufs = work[i] if m == work[i].out.shape[0] else work[i].head(m)
+            out = y if last else bufs.out
+            if layer.mode == "w8a8":
+                h_np = h.numpy()
+                quantize_codes(h_np, h_np.view(np.int32), bufs.s_np, bufs.s_np.view(np.int32), bufs.q_np)
+                torch._int_mm(bufs.q, layer.codes, out=bufs.acc)
+                scale_shift(bufs.acc_np, bufs.s_np, bufs.s_w_np, bufs.bias_np, y.numpy() if last else bufs.out_np)
+            else:
+                torch.addmm(layer.bias, h, layer.weight, out=out)
         done = activation(out, layer.act, inplace=True)
         if done is not out:
             out.copy_(done)
