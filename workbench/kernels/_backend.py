@@ -32,10 +32,12 @@ BACKENDS = ("triton", "interpret", "torch")
 ENV_VAR = "WORKBENCH_KERNEL_BACKEND"
 log = logging.getLogger("workbench.kernels")
 # the torch path runs the whole MLP on blocks of rows whose widest activation has this many
-# elements (256 KiB of fp32: the block's activations stay in cache between layers, as on chip in
-# the Triton kernel); at batch 4,096 on one core, 64 Ki was the fastest or within noise of the
-# fastest of 32 Ki to 1 Mi elements for the fp32, int8 and W8A8 models of widths 128 and 256
+# elements, so that a block's activations stay in cache between layers (as on chip in the Triton
+# kernel). Best of 32 Ki to 1 Mi elements at batch 4,096 on one core (widths 128 and 256): 64 Ki
+# for float and weight-only models, 32 Ki for models with W8A8 layers, whose blocks also hold
+# int8 codes and int32 dots (2,944 vs 3,128 µs at width 128; 9,717 vs 9,773 µs at 256)
 CPU_BLOCK_ELEMENTS = 65536
+CPU_BLOCK_ELEMENTS_W8A8 = 32768
 
 
 def triton_available() -> bool:
@@ -175,7 +177,8 @@ class FusedMLP(nn.Module):
             from ._cpu import run_fast, workspace  # numba compiles (or loads) its loops on first use
 
             layers = self.prepared(x.device)
-            rows = max(1, CPU_BLOCK_ELEMENTS // max(layer.weight.shape[1] for layer in layers))
+            elements = CPU_BLOCK_ELEMENTS_W8A8 if any(layer.mode == "w8a8" for layer in layers) else CPU_BLOCK_ELEMENTS
+            rows = max(1, elements // max(layer.weight.shape[1] for layer in layers))
             if x.device.type == "cpu" and rows not in self._work:
                 self._work = {rows: workspace(layers, rows)}
             work = self._work[rows] if x.device.type == "cpu" else None
