@@ -316,6 +316,18 @@ def test_unsupported_models_raise_naming_the_bound(model: nn.Module, match: str)
         extract_layers(model)
 
 
+def test_layers_with_input_smoothing_or_rotation_are_not_fused() -> None:
+    """A W8A8 layer that divides or rotates its input first (SmoothQuant / QuaRot) must not run as plain W8A8."""
+    rotated = w8a8(_mlp([6, 8, 2], nn.ReLU))[0]
+    rotated[0].config["rotate"] = True
+    with pytest.raises(Unsupported, match="smooth must be None and rotate False; got smooth=None, rotate=True"):
+        extract_layers(rotated)
+    smoothed = w8a8(_mlp([6, 8, 2], nn.ReLU))[0]
+    smoothed[2].register_buffer("smooth", torch.ones(8))
+    with pytest.raises(Unsupported, match="got smooth=a per-channel tensor, rotate=False"):
+        extract_layers(smoothed)
+
+
 def test_backend_choice_argument_environment_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     cpu = torch.device("cpu")
     monkeypatch.delenv("WORKBENCH_KERNEL_BACKEND", raising=False)

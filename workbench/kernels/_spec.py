@@ -87,6 +87,12 @@ def _from_compressed(layer: CompressedLinear) -> FusedLayer:
         raise Unsupported("compressed scales must be frozen (requires_grad=False); got trainable scales")
     bias = getattr(layer, "bias", None)
     bias = torch.zeros(c_out) if bias is None else bias.detach().float()
+    smooth, rotate = getattr(layer, "smooth", None), bool(layer.config.get("rotate"))
+    if smooth is not None or rotate:
+        raise Unsupported(
+            "layer input transforms are not fused: smooth must be None and rotate False; got "
+            f"smooth={'a per-channel tensor' if smooth is not None else None}, rotate={rotate}"
+        )
     spec = layer.spec
     if layer.block is not None and layer.act_bits is None and layer.fmt in ("float", "int8"):
         return _from_block_sparse(layer, bias)
