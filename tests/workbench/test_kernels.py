@@ -20,7 +20,7 @@ from torch import nn  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from workbench.cli import app  # noqa: E402
-from workbench.compress import QuantSpec, prune, ptq, sparse_model, w8a8  # noqa: E402
+from workbench.compress import QuantSpec, from_panels, prune, ptq, sparse_model, w8a8  # noqa: E402
 from workbench.kernels import (  # noqa: E402
     FusedMLP,
     Unsupported,
@@ -153,8 +153,15 @@ def test_block_sparse_unaligned_int8_per_group_kernel_within_bound(interpreter: 
         sparse = sparse_model(pruned, masks, 8, spec)
         starts = sparse[2].block_ptr.diff().nonzero().flatten()
         assert (starts % 8 != 0).any()  # BED placed blocks off the aligned grid
-        assert [(layer.mode, layer.keep is not None) for layer in extract_layers(sparse)][1] == ("int8", True)
+        layers = extract_layers(sparse)
+        assert [(layer.mode, layer.keep is not None) for layer in layers][1] == ("int8", True)
         _within_bound(sparse, _x(21, 5))
+        # the kernel's panels hold exactly the stored codes: rebuilt densely, they equal the layer's codes
+        packed = load_triton(True).pack(layers, "cpu")
+        ptr = packed["ptr"][1]
+        panels = {"panel_ptr": ptr - ptr[0], "panel_cols": packed["cols"][ptr[0] : ptr[-1]]}
+        panels["panel_values"] = packed["pvc"][ptr[0] : ptr[-1]].view(torch.int8)
+        assert torch.equal(from_panels(panels, 64)[:48, :48], layers[1].codes)
 
 
 def test_interpret_backward_matches_reference_autograd(interpreter: bool) -> None:
