@@ -35,15 +35,13 @@ _FLOOR = np.float32(SCALE_FLOOR)
 
 
 @njit(cache=True, nogil=True, boundscheck=False)
-def quantize_codes(
-    h: np.ndarray, h_bits: np.ndarray, scale: np.ndarray, scale_bits: np.ndarray, out: np.ndarray
-) -> None:
+def quantize_codes(h: np.ndarray, scale: np.ndarray, out: np.ndarray) -> None:
     """h (M, K) float32 → per-row scales (M, 1) float32 and codes out (M, K) int8, as ``quantize_rows``.
 
-    ``h_bits`` and ``scale_bits`` are int32 views of ``h`` and ``scale``: max|h| is taken on the
-    bit patterns with the sign bit cleared, whose integer order is the order of |h| (a reduction
-    that vectorizes, unlike a float max without fast-math).
+    max|h| is taken on the int32 bit patterns with the sign bit cleared, whose integer order is
+    the order of |h| (a reduction that vectorizes, unlike a float max without fast-math).
     """
+    h_bits, scale_bits = h.view(np.int32), scale.view(np.int32)
     for i in range(h.shape[0]):
         top = np.int32(0)
         for j in range(h.shape[1]):
@@ -114,7 +112,7 @@ def run_fast(x: torch.Tensor, layers: list[PreparedLayer], y: torch.Tensor, work
     CPU, where W8A8 layers take the reference's float product instead of the Numba loops.
     """
     m = x.shape[0]
-    h = x
+    h, h_np = x, None
     for i, layer in enumerate(layers):
         last = i == len(layers) - 1
         if work is None:
@@ -128,8 +126,7 @@ def run_fast(x: torch.Tensor, layers: list[PreparedLayer], y: torch.Tensor, work
             bufs = work[i] if m == work[i].out.shape[0] else work[i].head(m)
             out = y if last else bufs.out
             if layer.mode == "w8a8":
-                h_np = h.numpy()
-                quantize_codes(h_np, h_np.view(np.int32), bufs.s_np, bufs.s_np.view(np.int32), bufs.q_np)
+                quantize_codes(h.numpy() if h_np is None else h_np, bufs.s_np, bufs.q_np)
                 torch._int_mm(bufs.q, layer.codes, out=bufs.acc)
                 scale_shift(bufs.acc_np, bufs.s_np, bufs.s_w_np, bufs.bias_np, y.numpy() if last else bufs.out_np)
             else:
@@ -137,4 +134,4 @@ def run_fast(x: torch.Tensor, layers: list[PreparedLayer], y: torch.Tensor, work
         done = activation(out, layer.act, inplace=True)
         if done is not out:
             out.copy_(done)
-        h = out
+        h, h_np = out, None if work is None or last else bufs.out_np
