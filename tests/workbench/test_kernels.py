@@ -142,7 +142,10 @@ def test_block_sparse_aligned_fp32_kernel_bit_exact_and_skips_pruned_blocks(inte
         assert [layer.keep is not None for layer in layers] == [False, True, False]
         x = torch.randint(-3, 4, (37, 6)).float()
         assert torch.equal(FusedMLP(sparse, "interpret", strict=True)(x), mlp_reference(x, layers))
-        ptr = load_triton(True).pack(layers, "cpu")["ptr"][1]
+        kernels = load_triton(True)
+        packed = kernels.pack(layers, "cpu")  # two persistent programs walk the 3 row tiles of 16
+        assert torch.equal(kernels.run(packed, x, programs=2), mlp_reference(x, layers))
+        ptr = packed["ptr"][1]
         assert int(ptr[-1] - ptr[0]) == int(masks["2"].sum()) // 16 == 64 * 64 // 16 // 4  # one panel row per block
 
 

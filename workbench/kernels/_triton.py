@@ -1,19 +1,20 @@
 """The whole-MLP fused Triton kernel (imported only by the ``triton`` and ``interpret`` backends).
 
-One program owns BM rows: it loads x, runs every layer with the hidden activations held in
-registers (h = act(h·W_l + b_l)) and stores only the last layer's output. All layers are padded
-to one width P (a power of two, 32 ≤ P ≤ 256) with zero weights, scales and biases, so padded
-columns stay exactly 0 through every supported activation. Per-layer formats and activations are
-compile-time constants (3 bits per layer in ``MODES`` / ``ACTS``), so each model compiles to one
-straight-line specialisation.
+A persistent grid of programs walks the row tiles. For each tile of BM rows a program loads x,
+runs every layer with the hidden activations held in registers (h = act(h·W_l + b_l)) and
+stores only the last layer's output. All layers are padded to one width P (a power of two,
+32 ≤ P ≤ 256) with zero weights, scales and biases, so padded columns stay exactly 0 through
+every supported activation. Per-layer formats and activations are compile-time constants (3 bits
+per layer in ``MODES`` / ``ACTS``), so each model compiles to one straight-line specialisation.
 
 Block-sparse layers (modes 6: float, 7: signed int8 centred codes) are stored as tile panels
 (``workbench.compress.to_panels`` with tiles of TN = 16 output channels): for each tile, the input
-channels with a kept weight in it and their [TN] weight rows. Such a layer writes h to a
-per-program scratch row block, and for each output tile loops over its panel rows only (BK at a
-time): it gathers h[:, cols], loads the panel slice and accumulates one dot, so pruned blocks cost
-nothing. Each tile's activated output goes to the second half of the scratch block, which becomes
-h again once every tile is done.
+channels with a kept weight in it and their [TN] weight rows. Such a layer writes h to its
+program's scratch row block (one per program of the persistent grid, so it stays in cache). For
+each output tile it loops over that tile's panel rows only (BK at a time): it gathers h[:, cols],
+loads the panel slice and accumulates one dot, so pruned blocks cost nothing. Each tile's
+activated output goes to the second half of the scratch block, which becomes h again once every
+tile is done.
 
 W8A8 rounding is round-half-even built from ``floor`` and IEEE division (``div_rn``), which
 matches ``torch.round`` of the reference; int4 codes are consumed in their packed layout by
@@ -39,6 +40,7 @@ _MODE_CODE |= {("int4", True): 4, ("int4", False): 5}
 _SPARSE_CODE = {"float": 6, "int8": 7}  # block-sparse float / signed int8 (centred codes)
 TILE_N = 16  # output channels per panel tile (the smallest dot width; 1×16 blocks fill a tile)
 TILE_K = 32  # panel rows per dot
+PROGRAMS_PER_SM = 4  # persistent grid size on a GPU, per multiprocessor
 _ACT_CODE = {name: i for i, name in enumerate(ACTIVATIONS)}
 
 
@@ -191,23 +193,25 @@ def _fused_mlp(
     L: tl.constexpr, MODES: tl.constexpr, ACTS: tl.constexpr,
     P: tl.constexpr, BM: tl.constexpr, DOT_BF16: tl.constexpr, TN: tl.constexpr, BK: tl.constexpr,
 ):  # fmt: skip
-    pid = tl.program_id(0).to(tl.int64)
-    rows = pid * BM + tl.arange(0, BM)
+    pid = tl.program_id(0)
+    scratch = scratch_ptr + pid.to(tl.int64) * 2 * BM * P
     cols = tl.arange(0, P)
-    live = rows[:, None] < M
-    h = tl.load(x_ptr + rows[:, None] * D_IN + cols[None, :], mask=live & (cols[None, :] < D_IN), other=0.0)
-    for layer in tl.static_range(L):
-        if ((MODES >> (3 * layer)) & 7) >= 6:
-            h = _sparse_layer(
-                h, layer, scratch_ptr + pid * 2 * BM * P, ptr_ptr, cols_ptr, pvf_ptr, pvc_ptr, scale_ptr, bias_ptr,
-                group_ptr, G, (MODES >> (3 * layer)) & 7, (ACTS >> (3 * layer)) & 7, P, BM, DOT_BF16, TN, BK,
-            )  # fmt: skip
-        else:
-            h = _layer(
-                h, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, bias_ptr, group_ptr, G,
-                (MODES >> (3 * layer)) & 7, (ACTS >> (3 * layer)) & 7, P, BM, DOT_BF16,
-            )  # fmt: skip
-    tl.store(y_ptr + rows[:, None] * D_OUT + cols[None, :], h, mask=live & (cols[None, :] < D_OUT))
+    for tile in range(pid, tl.cdiv(M, BM), tl.num_programs(0)):  # persistent: a program walks row tiles
+        rows = (tile * BM + tl.arange(0, BM)).to(tl.int64)  # tile·BM < M fits int32; row·D does not
+        live = rows[:, None] < M
+        h = tl.load(x_ptr + rows[:, None] * D_IN + cols[None, :], mask=live & (cols[None, :] < D_IN), other=0.0)
+        for layer in tl.static_range(L):
+            if ((MODES >> (3 * layer)) & 7) >= 6:
+                h = _sparse_layer(
+                    h, layer, scratch, ptr_ptr, cols_ptr, pvf_ptr, pvc_ptr, scale_ptr, bias_ptr, group_ptr, G,
+                    (MODES >> (3 * layer)) & 7, (ACTS >> (3 * layer)) & 7, P, BM, DOT_BF16, TN, BK,
+                )  # fmt: skip
+            else:
+                h = _layer(
+                    h, layer, wf_ptr, c8_ptr, c4_ptr, scale_ptr, zero_ptr, bias_ptr, group_ptr, G,
+                    (MODES >> (3 * layer)) & 7, (ACTS >> (3 * layer)) & 7, P, BM, DOT_BF16,
+                )  # fmt: skip
+        tl.store(y_ptr + rows[:, None] * D_OUT + cols[None, :], h, mask=live & (cols[None, :] < D_OUT))
 
 
 def padded_width(layers: list[FusedLayer]) -> int:
@@ -287,15 +291,25 @@ def pack(layers: list[FusedLayer], device: torch.device | str) -> dict:
     return {name: t.to(device) for name, t in buffers.items()} | meta | {"d_out": layers[-1].c_out}
 
 
-def run(packed: dict, x: torch.Tensor, bf16: bool = False, block_rows: int | None = None) -> torch.Tensor:
-    """Launch the fused kernel on x (M, d_in) float32 (contiguous) → (M, d_out) float32."""
+def run(
+    packed: dict, x: torch.Tensor, bf16: bool = False, block_rows: int | None = None, programs: int | None = None
+) -> torch.Tensor:
+    """Launch the fused kernel on x (M, d_in) float32 (contiguous) → (M, d_out) float32.
+
+    ``programs``: the persistent grid (each program walks row tiles; a block-sparse model keeps
+    one scratch block per program); default one per row tile under the interpreter and
+    ``PROGRAMS_PER_SM`` per multiprocessor on a GPU, at most one per row tile.
+    """
     m = x.shape[0]
     p = packed["P"]
     bm = block_rows or (16 if INTERPRETED else (32 if p >= 256 else 64))
     y = torch.empty(m, packed["d_out"], dtype=torch.float32, device=x.device)
     if m == 0:
         return y
-    grid = (triton.cdiv(m, bm),)
+    tiles = triton.cdiv(m, bm)
+    if programs is None and x.is_cuda:
+        programs = PROGRAMS_PER_SM * torch.cuda.get_device_properties(x.device).multi_processor_count
+    grid = (min(tiles, programs or tiles),)
     sparse = any((packed["MODES"] >> (3 * i)) & 7 >= 6 for i in range(packed["L"]))
     scratch = torch.empty((grid[0] * 2 * bm * p) if sparse else 1, dtype=torch.float32, device=x.device)
     _fused_mlp[grid](
