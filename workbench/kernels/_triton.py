@@ -23,6 +23,7 @@ splitting h into even and odd input channels (two dots of K = P/2), so no interl
 
 from __future__ import annotations
 
+import functools
 import os
 
 import torch
@@ -291,6 +292,11 @@ def pack(layers: list[FusedLayer], device: torch.device | str) -> dict:
     return {name: t.to(device) for name, t in buffers.items()} | meta | {"d_out": layers[-1].c_out}
 
 
+@functools.cache
+def _multiprocessors(device: int) -> int:
+    return torch.cuda.get_device_properties(device).multi_processor_count
+
+
 def run(
     packed: dict, x: torch.Tensor, bf16: bool = False, block_rows: int | None = None, programs: int | None = None
 ) -> torch.Tensor:
@@ -308,7 +314,7 @@ def run(
         return y
     tiles = triton.cdiv(m, bm)
     if programs is None and x.is_cuda:
-        programs = PROGRAMS_PER_SM * torch.cuda.get_device_properties(x.device).multi_processor_count
+        programs = PROGRAMS_PER_SM * _multiprocessors(x.device.index or 0)
     grid = (min(tiles, programs or tiles),)
     sparse = any((packed["MODES"] >> (3 * i)) & 7 >= 6 for i in range(packed["L"]))
     scratch = torch.empty((grid[0] * 2 * bm * p) if sparse else 1, dtype=torch.float32, device=x.device)
