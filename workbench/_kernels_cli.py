@@ -26,6 +26,8 @@ def bench_kernels(
         bool, typer.Option("--compile/--no-compile", help="Also time torch.compile of the fp32 model on the CPU.")
     ] = False,
     seed: Annotated[int, typer.Option(help="Seed of weights and inputs.")] = 0,
+    num_envs: Annotated[int, typer.Option(help="Sub-environments of the end-to-end surrogate-env rows.")] = 256,
+    env_steps: Annotated[int, typer.Option(help="Timed vector steps per end-to-end row (0: skip them).")] = 10,
     as_json: JsonFlag = False,
 ) -> None:
     """Fused MLP fast paths vs the fp32 torch surrogate (CPU; Triton rows on a CUDA GPU)."""
@@ -34,7 +36,7 @@ def bench_kernels(
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
     log = (lambda _msg: None) if as_json else (lambda msg: Console(stderr=True).print(msg))
     try:
-        result = run_bench(chosen, batch, repeats, compile_, seed, log)
+        result = run_bench(chosen, batch, repeats, compile_, seed, log, num_envs, env_steps)
     except ValueError as error:
         Console(stderr=True).print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=2) from None
@@ -47,6 +49,13 @@ def bench_kernels(
     for row in result["rows"]:
         table.add_row(*("-" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()))
     Console().print(table)
+    if result["env_rows"]:
+        env_table = Table(title="surrogate env steps/s, with and without the kernels (CPU process time)")
+        for key in result["env_rows"][0]:
+            env_table.add_column(key)
+        for row in result["env_rows"]:
+            env_table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()))
+        Console().print(env_table)
     typer.echo(json.dumps({"cpu_goal": result["cpu_goal_fast_path_not_slower_than_fp32_eager"]}, indent=2))
 
 

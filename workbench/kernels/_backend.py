@@ -6,8 +6,9 @@ Backends:
 * ``"interpret"``: the same kernel under the Triton interpreter (numpy, slow; for tests on any
   machine). Triton must be imported with ``TRITON_INTERPRET=1`` (this backend sets it when triton
   is not imported yet), and a process then runs in that mode only;
-* ``"torch"``: the CPU fast path, the reference evaluated with weights dequantized once, W8A8
-  dots by ``torch._int_mm``, on cache-sized blocks of rows.
+* ``"torch"``: the CPU fast path (``_cpu.run_fast``), the reference evaluated with weights
+  dequantized once, W8A8 dots by ``torch._int_mm`` between Numba quantize / rescale loops, on
+  cache-sized blocks of rows.
 
 ``backend=None`` reads ``WORKBENCH_KERNEL_BACKEND``, and if that is unset picks ``"triton"`` for
 CUDA tensors when triton imports and ``"torch"`` otherwise.
@@ -25,15 +26,18 @@ import torch
 from torch import nn
 
 from ._reference import PreparedLayer, prepare, run_prepared
-from ._spec import FusedLayer, Unsupported, extract_layers
+from ._spec import FusedLayer, Unsupported, check_width, extract_layers
 
 BACKENDS = ("triton", "interpret", "torch")
 ENV_VAR = "WORKBENCH_KERNEL_BACKEND"
 log = logging.getLogger("workbench.kernels")
 # the torch path runs the whole MLP on blocks of rows whose widest activation has this many
-# elements (256 KiB of fp32: the block's activations stay in cache between layers, as on chip in
-# the Triton kernel), which beats whole-batch calls at batch 4,096 on one core
+# elements, so that a block's activations stay in cache between layers (as on chip in the Triton
+# kernel). Best of 32 Ki to 1 Mi elements at batch 4,096 on one core (widths 128 and 256): 64 Ki
+# for float and weight-only models, 32 Ki for models with W8A8 layers, whose blocks also hold
+# int8 codes and int32 dots (2,944 vs 3,128 µs at width 128; 9,717 vs 9,773 µs at 256)
 CPU_BLOCK_ELEMENTS = 65536
+CPU_BLOCK_ELEMENTS_W8A8 = 32768
 
 
 def triton_available() -> bool:
@@ -113,6 +117,8 @@ class FusedMLP(nn.Module):
 
     A model the kernels cannot run (see ``extract_layers``) is run by its own forward, and the
     reason is logged once at construction (``strict=True`` raises it as ``Unsupported`` instead).
+    Layers wider than ``MAX_WIDTH`` run on the ``"torch"`` backend only: the Triton backends use
+    the model's own forward for them (``kernel_reason``; logged once, raised with ``strict``).
     Weights are read at construction; build a new ``FusedMLP`` after changing the model.
     Gradients flow to the input x only (the weights are constants here, as in inverse design);
     train through the model itself.
@@ -130,17 +136,34 @@ class FusedMLP(nn.Module):
             raise ValueError(f"backend must be one of {(*BACKENDS, 'auto')}; got backend={backend!r}")
         self.general = model
         self.backend, self.bf16 = backend, bf16
+        self.strict = strict
         self.layers: list[FusedLayer] | None = None
         self.reason: str | None = None
+        self.kernel_reason: str | None = None
         try:
-            self.layers = extract_layers(model)
+            self.layers = extract_layers(model, max_width=None)
+            check_width(self.layers)
         except Unsupported as error:
-            if strict:
-                raise
-            self.reason = str(error)
-            log.warning("fused MLP kernels cannot run this model, using its own forward: %s", error)
+            if self.layers is None:
+                if strict:
+                    raise
+                self.reason = str(error)
+                log.warning("fused MLP kernels cannot run this model, using its own forward: %s", error)
+            else:
+                self.kernel_reason = str(error)
+                if backend in ("triton", "interpret"):
+                    self._kernel_fallback()
         self._prepared: dict[torch.device, list[PreparedLayer]] = {}
         self._packed: dict[torch.device, dict] = {}
+        self._work: dict[int, list] = {}  # CPU row-block buffers (``_cpu.workspace``) by block rows
+
+    def _kernel_fallback(self) -> None:
+        """Raise (strict) or log once that the Triton kernel leaves this model to its own forward."""
+        if self.strict:
+            raise Unsupported(self.kernel_reason)
+        if self.reason is None:
+            self.reason = self.kernel_reason
+            log.warning("the fused Triton kernel cannot run this model, using its own forward: %s", self.reason)
 
     def prepared(self, device: torch.device) -> list[PreparedLayer]:
         """The reference's dequantized layers on ``device`` (cached)."""
@@ -151,12 +174,18 @@ class FusedMLP(nn.Module):
     def run(self, x: torch.Tensor, backend: str) -> torch.Tensor:
         """The fused forward of x (M, d_in) float32 contiguous on one backend, without autograd."""
         if backend == "torch":
+            from ._cpu import run_fast, workspace  # numba compiles (or loads) its loops on first use
+
             layers = self.prepared(x.device)
-            rows = max(1, CPU_BLOCK_ELEMENTS // max(layer.weight.shape[1] for layer in layers))
+            elements = CPU_BLOCK_ELEMENTS_W8A8 if any(layer.mode == "w8a8" for layer in layers) else CPU_BLOCK_ELEMENTS
+            rows = max(1, elements // max(layer.weight.shape[1] for layer in layers))
+            if x.device.type == "cpu" and rows not in self._work:
+                self._work = {rows: workspace(layers, rows)}
+            work = self._work[rows] if x.device.type == "cpu" else None
             y = torch.empty(x.shape[0], self.layers[-1].c_out, dtype=torch.float32, device=x.device)
             with torch.no_grad():
                 for start in range(0, x.shape[0], rows):
-                    y[start : start + rows] = run_prepared(x[start : start + rows], layers, fast=True)
+                    run_fast(x[start : start + rows], layers, y[start : start + rows], work)
             return y
         if self.bf16 and backend != "triton":
             raise ValueError(f"bf16 needs backend 'triton'; got backend={backend!r}")
@@ -173,6 +202,9 @@ class FusedMLP(nn.Module):
         if x.dim() < 1 or x.shape[-1] != d_in:
             raise ValueError(f"x must have last dimension d_in={d_in}; got shape {tuple(x.shape)}")
         backend = select_backend(self.backend, x.device)
+        if backend != "torch" and self.kernel_reason is not None:
+            self._kernel_fallback()
+            return self.general(x)
         flat = x.reshape(-1, d_in).float().contiguous()
         if torch.is_grad_enabled() and flat.requires_grad:
             y = _Fused.apply(flat, self, backend)

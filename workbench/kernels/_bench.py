@@ -7,6 +7,15 @@ for W8A8, int8 and int4 (RTN) compressed copies their own forward (``eager``) an
 fast path (``torch``). CUDA rows (only with a GPU and triton): the Triton kernel in fp32, bf16,
 W8A8 and int4 against fp32 eager and ``torch.compile(mode="max-autotune")``.
 
+Block-sparse rows (``bsr75``): the same MLP with every hidden layer pruned to 75 % in unaligned
+1×16 blocks (BED); on the CPU its fast path (``torch``) against torch's own sparse CSR product
+of the pruned layers (``torch.sparse``), on a GPU the Triton kernel against the dense fp32 one.
+
+End-to-end rows (``env_rows``): the shipped surrogate of each kind (``workbench.surrogates.load``)
+as the ``model=`` of its vector env, fp32 and compressed to W8A8 (``workbench.compress.w8a8`` of
+its whole network), each as is and through the kernels (:func:`accelerate`); env steps per second
+over the same actions, and the largest reward difference from the fp32 surrogate.
+
 Times are the best of ``repeats`` calls, the candidates of one shape interleaved. CPU rows use
 the process's CPU time (torch is set to one thread for them), so that other processes sharing the
 cores do not count; GPU rows use wall time after a device synchronisation.
@@ -14,21 +23,27 @@ cores do not count; GPU rows use wall time after a device synchronisation.
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
-from workbench.compress import QuantSpec, ptq, w8a8
+from workbench.compress import CompressedLinear, QuantSpec, prune, ptq, sparse_model, w8a8
 from workbench.compress._data import KINDS, make_mlp
 
 from ._backend import FusedMLP, triton_available
 from ._reference import mlp_reference
 from ._spec import extract_layers
+from ._surrogate import accelerate
 
 GPU_BATCHES = (1, 4096, 65536)
+SPARSITY = 0.75
+ENV_IDS = {"thz": "workbench/NanogapLoop-v0", "acoustic": "workbench/PlateCavity-v0"}
 
 
 def _compressed(model: nn.Module) -> dict[str, nn.Module]:
@@ -37,6 +52,33 @@ def _compressed(model: nn.Module) -> dict[str, nn.Module]:
         "int8": ptq(model, QuantSpec(bits=8), method="rtn")[0],
         "int4": ptq(model, QuantSpec(bits=4), method="rtn")[0],
     }
+
+
+def _block_sparse(model: nn.Module) -> nn.Module:
+    """``model`` with its hidden layers pruned to ``SPARSITY`` in unaligned 1×16 blocks, packed as block lists."""
+    pruned, masks, _ = prune(model, SPARSITY, method="bed", block=16)
+    return sparse_model(pruned, masks, 16)
+
+
+def _csr_forward(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The block-sparse model with each block-list layer as a torch CSR weight (``torch.sparse.mm``)."""
+    steps: list[Callable[[torch.Tensor], torch.Tensor]] = []
+    for module in model:
+        if isinstance(module, CompressedLinear):
+            with warnings.catch_warnings():  # sparse CSR support is flagged beta
+                warnings.simplefilter("ignore")
+                weight = module.dense_weight().detach().to_sparse_csr()
+            bias = module.bias.detach()[:, None]
+            steps.append(lambda h, w=weight, b=bias: torch.sparse.addmm(b, w, h.t()).t())
+        else:
+            steps.append(module)
+
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        for step in steps:
+            x = step(x)
+        return x
+
+    return forward
 
 
 def _best_times(
@@ -84,7 +126,7 @@ def _cpu_rows(kind: str, batch: int, repeats: int, use_compile: bool, seed: int)
     model = make_mlp(kind, seed).eval()
     width = model[0].out_features
     x = torch.rand(batch, model[0].in_features, generator=torch.Generator().manual_seed(seed))
-    variants = _compressed(model)
+    variants = _compressed(model) | {"bsr75": _block_sparse(model)}
     fused = {name: FusedMLP(m, "torch", strict=True) for name, m in ({"fp32": model} | variants).items()}
     with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao
         warnings.simplefilter("ignore")
@@ -95,6 +137,8 @@ def _cpu_rows(kind: str, batch: int, repeats: int, use_compile: bool, seed: int)
     for name in variants:
         candidates[f"{name}/eager"] = lambda m=variants[name]: m(x)
         candidates[f"{name}/torch"] = lambda f=fused[name]: f(x)
+    csr = _csr_forward(variants["bsr75"])
+    candidates["bsr75/torch.sparse"] = lambda: csr(x)
     if use_compile:
         compiled = torch.compile(model)
         candidates["fp32/compile"] = lambda: compiled(x)
@@ -116,7 +160,7 @@ def _gpu_rows(kind: str, repeats: int, seed: int) -> list[dict]:
     device = torch.device("cuda")
     model = make_mlp(kind, seed).eval()
     width = model[0].out_features
-    variants = {"fp32": model} | _compressed(model)
+    variants = {"fp32": model} | _compressed(model) | {"bsr75": _block_sparse(model)}
     runners = {name: FusedMLP(m, "triton", strict=True) for name, m in variants.items()}
     runners["bf16"] = FusedMLP(model, "triton", bf16=True, strict=True)
     for runner in runners.values():
@@ -139,6 +183,55 @@ def _gpu_rows(kind: str, repeats: int, seed: int) -> list[dict]:
     return rows
 
 
+def _env_rows(kind: str, num_envs: int, steps: int, repeats: int, seed: int) -> list[dict]:
+    """Steps/s of the surrogate env (cache off: every step calls the model) per surrogate variant."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the env ids)
+    from workbench.surrogates import load
+
+    fp32 = load(kind)
+    compressed = copy.copy(fp32)
+    compressed.net = w8a8(fp32.net)[0]
+    variants = {("fp32", False): fp32, ("fp32", True): accelerate(fp32)}
+    variants |= {("w8a8", False): compressed, ("w8a8", True): accelerate(compressed)}
+    venvs = {
+        key: gym.make_vec(
+            ENV_IDS[kind], num_envs, vectorization_mode="vector_entry_point", config={"cache_size": 0}, model=model
+        )
+        for key, model in variants.items()
+    }
+    space = venvs["fp32", False].action_space
+    space.seed(seed)
+    actions = [space.sample() for _ in range(steps + 1)]
+    best = dict.fromkeys(venvs, float("inf"))
+    rewards: dict[Any, np.ndarray] = {}
+    for _ in range(repeats):
+        for key, venv in venvs.items():
+            venv.reset(seed=seed)
+            venv.step(actions[0])  # warm-up: the first model call builds packed weights and workspaces
+            start = time.process_time()
+            rewards[key] = np.stack([venv.step(action)[1] for action in actions[1:]])
+            best[key] = min(best[key], time.process_time() - start)
+    rows = []
+    for (name, kernels), seconds in best.items():
+        diff = float(np.abs(rewards[name, kernels] - rewards["fp32", False]).max())
+        if not np.isfinite(diff):
+            raise ValueError(f"rewards of the {name} surrogate must be finite; got max difference {diff}")
+        rows.append(
+            {
+                "surrogate": kind,
+                "model": name,
+                "kernels": kernels,
+                "num_envs": num_envs,
+                "steps_per_s": round(num_envs * steps / seconds, 1),
+                "speedup_vs_fp32": round(best["fp32", False] / seconds, 3),
+                "max_reward_diff_vs_fp32": diff,
+            }
+        )
+    return rows
+
+
 def run_bench(
     kinds: tuple[str, ...] = KINDS,
     batch: int = 4096,
@@ -146,6 +239,8 @@ def run_bench(
     use_compile: bool = False,
     seed: int = 0,
     log: Callable[[str], None] = lambda _msg: None,
+    num_envs: int = 256,
+    env_steps: int = 10,
 ) -> dict:
     """All rows and the CPU goal (compressed fast path at least as fast as fp32 eager) of one run.
 
@@ -155,9 +250,14 @@ def run_bench(
         repeats: timed calls per candidate, ≥ 1.
         use_compile: also time ``torch.compile`` of the fp32 model on the CPU.
         seed: weights and inputs.
+        num_envs: sub-environments of the end-to-end rows, ≥ 1.
+        env_steps: timed vector steps per end-to-end candidate and repeat (0 skips those rows).
     """
-    if batch < 1 or repeats < 1:
-        raise ValueError(f"batch and repeats must be >= 1; got batch={batch}, repeats={repeats}")
+    if batch < 1 or repeats < 1 or num_envs < 1 or env_steps < 0:
+        raise ValueError(
+            "batch, repeats and num_envs must be >= 1 and env_steps >= 0; got "
+            f"batch={batch}, repeats={repeats}, num_envs={num_envs}, env_steps={env_steps}"
+        )
     bad = [k for k in kinds if k not in KINDS]
     if bad or not kinds:
         raise ValueError(f"kinds must be a non-empty selection of {KINDS}; got kinds={kinds!r}")
@@ -168,6 +268,10 @@ def run_bench(
         for kind in kinds:
             log(f"CPU rows: {kind}, batch {batch}")
             rows += _cpu_rows(kind, batch, repeats, use_compile, seed)
+        env_rows = []
+        for kind in kinds if env_steps else ():
+            log(f"end-to-end rows: {kind} surrogate env, {num_envs} envs")
+            env_rows += _env_rows(kind, num_envs, env_steps, min(repeats, 5), seed)
     finally:
         torch.set_num_threads(threads)
     if torch.cuda.is_available() and triton_available():
@@ -186,6 +290,7 @@ def run_bench(
     }
     return {
         "rows": rows,
+        "env_rows": env_rows,
         "cpu_goal_fast_path_not_slower_than_fp32_eager": goal,
         "gpu": gpu,
         "cpu_clock": "process CPU time, 1 torch thread",

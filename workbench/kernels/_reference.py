@@ -1,4 +1,4 @@
-"""Pure-torch references of the fused kernels, their float error bound, and the CPU fast path.
+"""Pure-torch references of the fused kernels, their float error bound, and the dequantized layers the CPU path reuses.
 
 The reference evaluates exactly what the kernels evaluate, in the same order:
 
@@ -84,39 +84,35 @@ def activation(h: torch.Tensor, act: str, inplace: bool = False) -> torch.Tensor
     return h
 
 
-def quantize_rows(h: torch.Tensor, ste: bool = False, inplace: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-row int8 codes (as float, integer-valued) and scales (M, 1) of activations h (M, K).
-
-    With ``ste`` the rounding passes gradients straight through (the scale is held constant);
-    ``inplace`` overwrites h with the codes (no autograd).
-    """
+def row_scales(h: torch.Tensor) -> torch.Tensor:
+    """Per-row activation scales (M, 1) of h (M, K): max(amax|h| / 127, 1e-12)."""
     hd = h.detach()
     amax = torch.maximum(hd.amax(dim=1, keepdim=True), -hd.amin(dim=1, keepdim=True))  # = max|h|, no copy
-    scale = (amax / QMAX).clamp_min(SCALE_FLOOR)
-    v = h.div_(scale) if inplace else h / scale
+    return (amax / QMAX).clamp_min(SCALE_FLOOR)
+
+
+def quantize_rows(h: torch.Tensor, ste: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row int8 codes (as float, integer-valued) and scales (M, 1) of activations h (M, K).
+
+    With ``ste`` the rounding passes gradients straight through (the scale is held constant).
+    """
+    scale = row_scales(h)
+    v = h / scale
     if ste:
         return v + (torch.clamp(torch.round(v), -QMAX - 1, QMAX) - v).detach(), scale
     return v.round_().clamp_(-QMAX - 1, QMAX), scale
 
 
-def run_prepared(x: torch.Tensor, layers: list[PreparedLayer], ste: bool = False, fast: bool = False) -> torch.Tensor:
-    """Forward of prepared layers on x (M, K_0) float32 → (M, N_last) float32.
-
-    ``ste``: straight-through rounding (for gradients). ``fast`` (no autograd): W8A8 dots by
-    ``torch._int_mm`` (int8 × int8 → int32; equal to the float product, see the module docstring)
-    and in-place epilogues that reuse the hidden activations' memory (x itself is not written).
-    """
+def run_prepared(x: torch.Tensor, layers: list[PreparedLayer], ste: bool = False) -> torch.Tensor:
+    """Forward of prepared layers on x (M, K_0) float32 → (M, N_last) float32 (``ste``: straight-through rounding)."""
     h = x
     for layer in layers:
         if layer.mode == "w8a8":
-            q, s_x = quantize_rows(h, ste, inplace=fast and h is not x)
-            if fast:
-                h = torch.mul(torch._int_mm(q.to(torch.int8), layer.codes), s_x).mul_(layer.w_scale).add_(layer.bias)
-            else:
-                h = (q @ layer.weight) * s_x * layer.w_scale + layer.bias
+            q, s_x = quantize_rows(h, ste)
+            h = (q @ layer.weight) * s_x * layer.w_scale + layer.bias
         else:
             h = torch.addmm(layer.bias, h, layer.weight)
-        h = activation(h, layer.act, inplace=fast)
+        h = activation(h, layer.act)
     return h
 
 
