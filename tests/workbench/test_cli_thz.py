@@ -148,7 +148,7 @@ def test_bench_search_json_reports_ddqn_rate_and_vector_env_ratio(tmp_path):
     assert (vec["num_envs"], vec["vector_steps"]) == (16, 20)  # the timed work is what was asked for
     assert vec["native_env_steps_per_s"] > 0 and vec["sync_env_steps_per_s"] > 0
     defaults = payload["ddqn"]["defaults"]
-    assert defaults["agent"] == "ddqn" and defaults["agent_options"] == asdict(DDQNSettings())
+    assert defaults["agent"] == "ddqn" and defaults["agent_options"] == json.loads(json.dumps(asdict(DDQNSettings())))
 
 
 def _strict(text: str) -> dict:

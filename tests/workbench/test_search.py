@@ -319,3 +319,28 @@ def test_search_cli_errors_name_the_options_as_typed(tmp_path):
     )
     assert out.returncode == 2 and "--option gamma must be a finite number in [0, 1)" in out.stderr
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("sizes", "expected"),
+    [([99, 99, 20], (1, 4, 16)), ([21, 3], (1, 4)), ([16], (1,)), ([2], (1,)), ([100_000], (1, 4, 16, 64, 256, 1024, 4096))],
+)
+def test_search_move_steps_are_powers_of_four_below_a_quarter_of_the_longest_axis(sizes, expected):
+    from workbench.search.config import search_move_steps
+
+    assert search_move_steps(sizes) == expected
+
+
+def test_budget_scaled_settings_are_resolved_at_construction_and_recorded():
+    from workbench.agents import budget_replay_ratio
+
+    cfg = SearchConfig(steps=5000, num_envs=16)
+    assert cfg.episode_steps == 313  # one episode per sub-environment: ceil(5000 / 16)
+    assert cfg.env["move_steps"] == [1, 4, 16]
+    assert SearchConfig(kind="acoustic", steps=2000).env["move_steps"] == [1, 4]
+    assert "move_steps" not in SearchConfig(agent="cmaes").env  # baselines do not walk the grid
+    assert "move_steps" not in SearchConfig(agent="sb3:SAC").env  # nor do continuous-action agents
+    assert SearchConfig(env={"move_steps": [1]}).env["move_steps"] == [1]  # an explicit choice stays
+    assert SearchConfig(steps=10_000_000, num_envs=16).episode_steps == 100_000  # the cap
+    assert SearchConfig.from_json(json.dumps(dataclasses.asdict(cfg)), "config.json") == cfg
+    assert [budget_replay_ratio(n) for n in (2000, 4000, 8000, 64_000, 200_000)] == [1.0, 1.0, 0.5, 1 / 16, 1 / 16]

@@ -16,9 +16,9 @@ _PLOT_RANGE = (0.5, 1.25)
 """The response plot spans these multiples of (f_lo, f_hi) of the band."""
 
 
-def _validate(config: dict[str, Any]) -> None:
-    """Raise ``ValueError`` (naming the key) unless ``config`` builds a plate-cavity env with a valid design."""
-    CavityGrid(PlateCavityConfig.from_mapping(config))
+def _validate(config: dict[str, Any]) -> CavityGrid:
+    """The design grid of ``config``; ``ValueError`` (naming the key) unless it builds an env with a valid design."""
+    return CavityGrid(PlateCavityConfig.from_mapping(config))
 
 
 def _report(

@@ -24,7 +24,8 @@ class Family:
         env_ids: registered ids of the discrete-action and the continuous-action env.
         default_target: Hz, the target frequency when the config leaves it out.
         default_objective: the env objective when the config leaves it out.
-        validate: raises ``ValueError`` for an env config mapping that no env would accept.
+        validate: env config mapping → the env's design grid (``sizes``: grid points per
+            parameter); raises ``ValueError`` for a mapping that no env would accept.
         report: ``(env_config, run_dir, best_design) → (best, spectrum)``: re-evaluates the best
             design with the reference path, writes the family's plot(s) into ``run_dir`` and
             returns the ``best.json`` entries and the best design's spectrum/response object.
@@ -37,7 +38,7 @@ class Family:
     env_ids: tuple[str, str]
     default_target: float
     default_objective: str
-    validate: Callable[[dict[str, Any]], None]
+    validate: Callable[[dict[str, Any]], Any]
     report: Callable[[dict[str, Any], Path, dict[str, Any]], tuple[dict[str, Any], Any]]
     physics: Callable[[dict[str, Any]], Any]
     models: dict[str, ModelFactory] = field(default_factory=dict)

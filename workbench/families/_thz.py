@@ -14,9 +14,9 @@ from ..plots import plot_thz_spectrum
 from ._family import Family
 
 
-def _validate(config: dict[str, Any]) -> None:
-    """Raise ``ValueError`` (naming the key) unless ``config`` builds a nanogap env with a valid design."""
-    DesignGrid(NanogapConfig.from_mapping(config))
+def _validate(config: dict[str, Any]) -> DesignGrid:
+    """The design grid of ``config``; ``ValueError`` (naming the key) unless it builds an env with a valid design."""
+    return DesignGrid(NanogapConfig.from_mapping(config))
 
 
 def _report(env_config: dict[str, Any], run_dir: Path, design: dict[str, Any]) -> tuple[dict[str, Any], thz.Spectrum]:

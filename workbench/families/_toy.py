@@ -13,8 +13,8 @@ from ..plots import plot_design_positions
 from ._family import Family
 
 
-def _validate(config: dict[str, Any]) -> None:
-    ToyGrid(ToyConfig.from_mapping(config))
+def _validate(config: dict[str, Any]) -> ToyGrid:
+    return ToyGrid(ToyConfig.from_mapping(config))
 
 
 def _bowl(env_config: dict[str, Any]) -> BowlModel:

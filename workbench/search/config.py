@@ -16,8 +16,18 @@ MAX_STEPS = 100_000_000
 """Largest budget of one search (evaluated designs)."""
 MAX_NUM_ENVS = 4_096
 """Most sub-environments (designs per batched model call) of one search."""
-SEARCH_MOVE_STEPS = (1, 4, 16)
-"""Grid-step sizes of the discrete moves of a search's env unless its ``env`` sets ``move_steps``."""
+_MAX_MOVE_STEP = 10_000
+
+
+def search_move_steps(sizes: Any) -> tuple[int, ...]:
+    """Step sizes of a search's discrete moves on a grid of ``sizes`` points per parameter: (1, 4, 16, ...).
+
+    Powers of 4 shorter than a quarter of the longest axis: a move can cross the grid in a few
+    steps yet rarely leave it. The THz grid (99 points) gets (1, 4, 16), the acoustic one
+    (at most 21) gets (1, 4).
+    """
+    longest = int(max(sizes))
+    return tuple(4**k for k in range(8) if 4**k == 1 or (4 ** (k + 1) < longest and 4**k <= _MAX_MOVE_STEP))
 _INT_BOUNDS = {
     "steps": (1, MAX_STEPS),
     "num_envs": (1, MAX_NUM_ENVS),
@@ -64,8 +74,9 @@ class SearchConfig:
         runs_root, name: the run folder is ``runs_root/name`` (default ``<kind>-<time>-s<seed>``).
         env: extra env config keys (for THz, ``NanogapConfig`` keys: bounds, materials, ...; for
             acoustic, ``PlateCavityConfig`` keys: grids, mass budget, band, mode counts, ...).
-            RL agents on the discrete env move by 1, 4 or 16 grid steps
-            (``move_steps=(1, 4, 16)``) unless ``env`` sets ``move_steps``; resolved at construction.
+            Unless ``env`` sets ``move_steps``, RL agents on the discrete env get
+            :func:`search_move_steps` of the grid (THz: 1, 4 or 16 grid steps per move), resolved
+            at construction.
 
     Raises:
         ValueError: an unknown family, agent or option, a setting out of range, or an env config
@@ -116,8 +127,6 @@ class SearchConfig:
         if not isinstance(self.env, dict):
             raise ValueError(f"env must be a mapping of env config keys; got env={self.env!r}")
         object.__setattr__(self, "agent_options", resolve_agent_options(self.agent, self.agent_options))
-        if self.agent not in BASELINES and not self.continuous and "move_steps" not in self.env:
-            object.__setattr__(self, "env", {**self.env, "move_steps": list(SEARCH_MOVE_STEPS)})
         rollout = rollout_length(self.agent, self.agent_options)
         if rollout is not None and rollout * self.num_envs > self.steps:
             raise ValueError(
@@ -126,7 +135,9 @@ class SearchConfig:
                 f"agent option n_steps <= {self.steps // self.num_envs} or a larger budget"
             )
         # Validates objective, target and bounds (a valid design must exist) before any work starts.
-        family.validate(self.env_config())
+        grid = family.validate(self.env_config())
+        if self.agent not in BASELINES and not self.continuous and "move_steps" not in self.env:
+            object.__setattr__(self, "env", {**self.env, "move_steps": list(search_move_steps(grid.sizes))})
 
     @property
     def continuous(self) -> bool:
