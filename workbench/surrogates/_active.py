@@ -78,6 +78,9 @@ _COLUMNS = [
 ]
 
 
+_SIZES = ("epochs", "refit_epochs", "width", "depth")
+
+
 @dataclass(frozen=True)
 class ActiveConfig:
     """Settings of one surrogate-assisted search (saved as ``config.json``).
@@ -120,14 +123,10 @@ class ActiveConfig:
         if self.search.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)} for a surrogate search; got {self.search.kind!r}")
         lows = {"physics_budget": 2, "local": 0, "separation": 1}
-        for name in ("physics_budget", "verify", "local", "radius", "separation", "round_steps", "epochs"):
+        for name in ("physics_budget", "verify", "local", "radius", "separation", "round_steps", *_SIZES):
             value, low = getattr(self, name), lows.get(name, 1)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
                 raise ValueError(f"{name} must be an integer >= {low}; got {name}={value!r}")
-        for name in ("refit_epochs", "width", "depth"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-                raise ValueError(f"{name} must be an integer >= 1; got {name}={value!r}")
         if not (isinstance(self.kappa, int | float) and math.isfinite(self.kappa) and self.kappa >= 0):
             raise ValueError(f"kappa must be a finite number >= 0; got kappa={self.kappa!r}")
         first = self.first_training_set()
