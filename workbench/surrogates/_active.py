@@ -277,25 +277,21 @@ class _Agent:
 
 
 class _Scorer:
-    """Surrogate scores of grid designs: mean objective and its spread over ensemble members.
-
-    Physics evaluations the surrogate (or a member view) makes while scoring (designs outside its
-    training box) are counted in ``physics_evaluations``.
-    """
+    """Surrogate scores of grid designs: mean objective and its spread over ensemble members."""
 
     def __init__(self, search: SearchConfig, surrogate: ThzSurrogate | AcousticSurrogate) -> None:
         self.search = search
         self.surrogate = surrogate
         members = surrogate.members if isinstance(surrogate, AcousticSurrogate) else 1
         self.views = [surrogate] if members == 1 else [surrogate.member(k) for k in range(members)]
-        self.physics_evaluations = 0
 
-    def __call__(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(n, d) grid designs → ((n,) mean objective, (n,) standard deviation over members; 0 for one network)."""
+    def __call__(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """(n, d) grid designs → (n,) mean objective, (n,) standard deviation over members (0 for one
+        network), and the physics evaluations made meanwhile (designs outside the training box)."""
         before = sum(view.physics_evaluations for view in self.views)
         values = np.stack([_objectives(_core(self.search, view), index) for view in self.views])
-        self.physics_evaluations += sum(view.physics_evaluations for view in self.views) - before
-        return values.mean(axis=0), values.std(axis=0)
+        physics = sum(view.physics_evaluations for view in self.views) - before
+        return values.mean(axis=0), values.std(axis=0), physics
 
 
 def _distinct_best(index: np.ndarray, score: np.ndarray, k: int, separation: int) -> np.ndarray:
@@ -396,10 +392,10 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
             row: dict[str, Any] = {"round": rounds, "verified": 0, "local_verified": 0, "radius": radius}
             chosen = [np.zeros((0, grid.dim), np.int64)]
             if len(fresh):
-                mean, spread = scorer(fresh)
-                used += scorer.physics_evaluations
+                mean, spread, physics = scorer(fresh)
+                used += physics
                 top = _distinct_best(
-                    fresh, mean + cfg.kappa * spread, min(cfg.verify, cfg.physics_budget - used), cfg.separation
+                    fresh, mean + cfg.kappa * spread, max(0, min(cfg.verify, cfg.physics_budget - used)), cfg.separation
                 )
                 if len(top):
                     actual = verify(fresh[top])
@@ -419,11 +415,10 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
                 near = _neighbourhood(grid, centre, radius, rng)
                 near = near[[key not in verified for key in _keys(near)]]
                 if len(near):
-                    scorer.physics_evaluations = 0
-                    mean, spread = scorer(near)
-                    used += scorer.physics_evaluations
+                    mean, spread, physics = scorer(near)
+                    used += physics
                     top = np.argsort(-(mean + cfg.kappa * spread), kind="stable")[
-                        : min(k_local, cfg.physics_budget - used)
+                        : max(0, min(k_local, cfg.physics_budget - used))
                     ]
                     actual = verify(near[top]) if len(top) else np.zeros(0)
                     chosen.append(near[top])
