@@ -149,6 +149,8 @@ def test_bench_surrogate_search_compares_with_a_physics_only_baseline(tmp_path):
         "64",
         "--verify",
         "8",
+        "--local",
+        "4",
         "--runs-root",
         str(tmp_path),
         "--out",
@@ -156,6 +158,7 @@ def test_bench_surrogate_search_compares_with_a_physics_only_baseline(tmp_path):
         "--json",
     )
     (row,) = payload["seeds"]
+    assert (payload["verify"], payload["local"], payload["round_steps"]) == (8, 4, 64)
     assert payload["physics_evaluations"] == row["physics_evaluations"] == 40
     assert payload["surrogate_evaluations"] == row["surrogate_evaluations"] > 0
     assert payload["mean_surrogate_objective"] == row["surrogate_objective"] > 0

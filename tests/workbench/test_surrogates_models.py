@@ -286,3 +286,25 @@ def test_training_repeats_bit_for_bit_with_the_seed(thz_data, acoustic_data):
         first, again, other = train(3).state_dict(), train(3).state_dict(), train(4).state_dict()
         assert all(torch.equal(first[k], again[k]) for k in first)
         assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+def test_acoustic_member_views_answer_with_one_member_each_and_average_to_the_ensemble(acoustic_model, acoustic_data):
+    columns, material = acoustic_data.designs[:6], acoustic_data.index[:6, 0]
+    ensemble = acoustic_model.predict(columns, material)
+    views = [acoustic_model.member(k) for k in range(acoustic_model.members)]
+    assert acoustic_model.members == 2 and all(view.members == 1 for view in views)
+    answers = np.stack([view.predict(columns, material)["j"] for view in views])
+    np.testing.assert_allclose(answers.mean(axis=0), ensemble["j"], rtol=1e-6)
+    np.testing.assert_allclose(answers.std(axis=0), ensemble["j_std"], rtol=1e-5, atol=1e-9)
+    grid = CavityGrid(acoustic_model.config)
+    batch = grid.batch(acoustic_data.index[:6])
+    cfg = acoustic_model.config
+    before = acoustic_model.surrogate_evaluations
+    np.testing.assert_allclose(
+        views[0].band_level(batch, acoustic_model.freqs, cfg.n_plate, cfg.n_transverse), answers[0], rtol=1e-12
+    )
+    assert views[0].surrogate_evaluations == 6 and acoustic_model.surrogate_evaluations == before
+    with pytest.raises(ValueError, match=r"k must be in \[0, 1\] for this ensemble; got k=2"):
+        acoustic_model.member(2)
+    with pytest.raises(ValueError, match="member view of an ensemble is not trainable"):
+        views[0].fit(acoustic_data, 1)

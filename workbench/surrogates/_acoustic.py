@@ -73,6 +73,17 @@ class AcousticNet(nn.Module):
         return torch.stack([member(x) for member in self.members])
 
 
+class _OneMember(nn.Module):
+    """One member of an ensemble as a one-member ensemble (its weights shared, not copied)."""
+
+    def __init__(self, member: nn.Module) -> None:
+        super().__init__()
+        self.member = member
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.member(x)[None]
+
+
 def _loss(member: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
     x, y = batch
     err = (member(x) - y) ** 2
@@ -96,7 +107,7 @@ class AcousticSurrogate:
 
     kind = "acoustic"
 
-    def __init__(self, metadata: dict[str, Any], net: AcousticNet) -> None:
+    def __init__(self, metadata: dict[str, Any], net: AcousticNet | _OneMember) -> None:
         self.metadata = metadata
         self.net = net.eval()
         self.config = acoustic_config(metadata["env"])
@@ -125,7 +136,12 @@ class AcousticSurrogate:
         """Train every member on ``dataset`` (10 % held out; member k shuffles with seed + k), fixed normalisation.
 
         ``time_budget_s`` (if given) is split evenly between members; see :func:`fit`.
+
+        Raises:
+            ValueError: this is a :meth:`member` view (train the ensemble instead).
         """
+        if not isinstance(self.net, AcousticNet):
+            raise ValueError("a member view of an ensemble is not trainable; fit the ensemble it came from")
         raw = acoustic_features(dataset.designs, dataset.index[:, 0], self.config)
         x = torch.as_tensor(self.features(raw), dtype=torch.float32)
         t = torch.as_tensor(self.outputs(_outputs(dataset, self.components, self.curve_mean)), dtype=torch.float32)
@@ -148,6 +164,21 @@ class AcousticSurrogate:
         ]
         self.net.eval()
         return results
+
+    @property
+    def members(self) -> int:
+        """Ensemble members (1 for a :meth:`member` view)."""
+        return len(self.net.members) if isinstance(self.net, AcousticNet) else 1
+
+    def member(self, k: int) -> AcousticSurrogate:
+        """Member ``k`` alone, with the same protocol and checks (weights shared; own counters; not trainable).
+
+        The search scores a design by the spread of the members' objectives (see
+        :func:`workbench.surrogates.surrogate_search`).
+        """
+        if not (isinstance(self.net, AcousticNet) and 0 <= k < len(self.net.members)):
+            raise ValueError(f"k must be in [0, {self.members - 1}] for this ensemble; got k={k!r}")
+        return AcousticSurrogate(self.metadata, _OneMember(self.net.members[k]))
 
     # ------------------------------------------------------------------ checks
     def check(self, config: PlateCavityConfig) -> None:

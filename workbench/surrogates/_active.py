@@ -6,11 +6,21 @@ every verified design, and every design the surrogate sends back to the physics 
 outside its training box. Each round
 
 1. runs the agent (any of ``workbench.agents.AGENTS``) for ``round_steps`` iterations on the env
-   with the surrogate as ``model=``;
-2. ranks every distinct design the agent visited by the surrogate's objective and verifies the
-   ``verify`` best not verified before with the physics model (the env core with its default
-   model), logging the surrogate–physics gap;
-3. adds the verified designs (their whole responses) to the training data and refits the
+   with the current surrogate as ``model=``. A learning agent (DDQN, SB3) is built once and keeps
+   its networks, replay buffer and exploration schedule (planned over every round) from round to
+   round; each round gives it a fresh env, so no answer of an earlier surrogate is served from a
+   cache. A baseline (random, DE, CMA-ES) has no state worth keeping and starts anew each round;
+2. scores every distinct design the agent visited and not verified before by the surrogate's
+   objective, optimistically for an ensemble: the mean of the members' objectives plus
+   ``kappa`` times their standard deviation (an upper confidence bound; a single network has no
+   spread), and verifies the ``verify`` best of them with the physics model (the env core with its
+   default model), greedily skipping any design closer than ``separation`` grid steps (L1) to one
+   already chosen this round, so one round does not spend its budget on a single basin;
+3. takes a trust-region step around the best verified design: the grid designs within
+   ``radius`` steps of it (L∞; all of them when few, else 4,096 drawn uniformly) are scored the
+   same way and the ``local`` best not yet verified are verified. The radius is kept after a step
+   that improves the best verified objective and halved (down to one step) after one that does not;
+4. adds the verified designs (their whole responses) to the training data and refits the
    surrogate (warm start);
 
 until the budget is spent. ``best.json`` holds the best physics-verified design, re-evaluated by
@@ -20,7 +30,9 @@ the family's reference report and marked ``"verified": "physics"``.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -29,12 +41,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
 
 import envs  # noqa: F401  (registers the environments)
 from analytic import acoustic, thz
 
 from ..agents import BASELINES
 from ..agents.baselines import Budget, run_baseline
+from ..agents.vec_env import GymnasiumVecEnv
 from ..families import FAMILIES
 from ..search import SearchConfig
 from ..search._rundir import make_run_dir
@@ -50,14 +65,20 @@ _COLUMNS = [
     "surrogate_evaluations",
     "training_designs",
     "verified",
+    "local_verified",
+    "radius",
     "out_of_bounds",
     "best_verified_objective",
     "round_best_surrogate_objective",
     "round_best_physics_objective",
+    "local_best_physics_objective",
     "gap_mean_abs",
     "gap_of_round_best",
     "refit_s",
 ]
+
+
+_SIZES = ("epochs", "refit_epochs", "width", "depth")
 
 
 @dataclass(frozen=True)
@@ -71,7 +92,13 @@ class ActiveConfig:
         model: ``"surrogate"`` (train a fresh surrogate on ``initial`` Sobol designs) or the path
             of a checkpoint (its training designs count against the budget).
         initial: designs of the first training set (default: half the budget).
-        verify: designs verified per round.
+        verify: designs the agent visited that are verified per round (the best-scored ones).
+        local: designs verified per round in the trust region around the best verified design
+            (0: no trust-region step).
+        radius: first trust-region radius, grid steps (L∞).
+        kappa: weight of the ensemble's spread in the score of a design (0: its mean objective).
+        separation: least L1 grid distance between the designs the agent step verifies in one
+            round (1: any distinct designs).
         round_steps: agent iterations on the surrogate env per round.
         epochs, refit_epochs: training epochs of the first fit and of each refit.
         width, depth: size of a fresh surrogate (THz: physics head; acoustic: 3-member ensemble).
@@ -82,6 +109,10 @@ class ActiveConfig:
     model: str = "surrogate"
     initial: int | None = None
     verify: int = 50
+    local: int = 10
+    radius: int = 3
+    kappa: float = 1.0
+    separation: int = 2
     round_steps: int = 4_000
     epochs: int = 150
     refit_epochs: int = 30
@@ -91,10 +122,13 @@ class ActiveConfig:
     def __post_init__(self) -> None:
         if self.search.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)} for a surrogate search; got {self.search.kind!r}")
-        for name in ("physics_budget", "verify", "round_steps", "epochs", "refit_epochs", "width", "depth"):
-            value, low = getattr(self, name), 2 if name == "physics_budget" else 1
+        lows = {"physics_budget": 2, "local": 0, "separation": 1}
+        for name in ("physics_budget", "verify", "local", "radius", "separation", "round_steps", *_SIZES):
+            value, low = getattr(self, name), lows.get(name, 1)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
                 raise ValueError(f"{name} must be an integer >= {low}; got {name}={value!r}")
+        if not (isinstance(self.kappa, int | float) and math.isfinite(self.kappa) and self.kappa >= 0):
+            raise ValueError(f"kappa must be a finite number >= 0; got kappa={self.kappa!r}")
         first = self.first_training_set()
         if first >= self.physics_budget:
             raise ValueError(
@@ -103,6 +137,10 @@ class ActiveConfig:
                 f"physics_budget={self.physics_budget}"
             )
         replace(self.search, steps=max(self.round_steps, self.search.num_envs))  # the agent settings fit a round
+
+    def planned_rounds(self) -> int:
+        """Rounds the budget allows when every round verifies ``verify + local`` designs (the agent's schedule)."""
+        return max(1, math.ceil((self.physics_budget - self.first_training_set()) / (self.verify + self.local)))
 
     def first_training_set(self) -> int:
         """Physics evaluations spent before the first round."""
@@ -194,26 +232,113 @@ def _fresh_surrogate(cfg: ActiveConfig, data: Dataset) -> ThzSurrogate | Acousti
     return build_acoustic(data, cfg.width, cfg.depth, 3, seed)
 
 
-def _agent_round(cfg: ActiveConfig, recorder: _Recorder, round_index: int) -> int:
-    """Run the agent on the surrogate env for one round; returns the env's surrogate evaluations."""
-    search = replace(
-        cfg.search, steps=max(cfg.round_steps, cfg.search.num_envs), seed=cfg.search.seed + 7919 * round_index
-    )
-    baseline = search.agent in BASELINES
-    venv = make_venv(search, 1 if baseline else search.num_envs, model=recorder)
-    if baseline:
-        box = Budget(venv.core, search.steps, lambda n: None, search.log_every)
-        run_baseline(search.agent, box, search.seed, search.agent_options)
+class _StopAfter(BaseCallback):
+    """Ends an SB3 ``learn`` call once the agent has taken ``steps`` more iterations (one round)."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__()
+        self.steps = steps
+        self.stop_at = 0
+
+    def _on_training_start(self) -> None:
+        self.stop_at = self.num_timesteps + self.steps
+
+    def _on_step(self) -> bool:
+        return self.num_timesteps < self.stop_at
+
+
+class _Agent:
+    """The search's agent over the rounds: one learning agent kept across rounds, or a baseline run anew."""
+
+    def __init__(self, cfg: ActiveConfig) -> None:
+        self.cfg = cfg
+        self.steps = max(cfg.round_steps, cfg.search.num_envs)
+        self.total = self.steps * cfg.planned_rounds()
+        self.model: BaseAlgorithm | None = None
+
+    def run(self, recorder: _Recorder, round_index: int) -> int:
+        """One round on a fresh env over ``recorder``; returns the env's surrogate evaluations."""
+        search = self.cfg.search
+        if search.agent in BASELINES:
+            search = replace(search, steps=self.steps, seed=search.seed + 7919 * round_index)
+            venv = make_venv(search, 1, model=recorder)
+            box = Budget(venv.core, search.steps, lambda n: None, search.log_every)
+            run_baseline(search.agent, box, search.seed, search.agent_options)
+            return int(venv.evaluations)
+        venv = make_venv(search, search.num_envs, model=recorder)
+        if self.model is None:
+            self.model = make_agent(replace(search, steps=self.total), venv)
+        else:
+            self.model.set_env(GymnasiumVecEnv(venv))
+        done = self.model.num_timesteps
+        self.total = max(self.total, done + self.steps)  # a run may take more rounds than planned
+        self.model.learn(self.total - done, callback=_StopAfter(self.steps), reset_num_timesteps=done == 0)
+        return int(venv.evaluations)
+
+
+class _Scorer:
+    """Surrogate scores of grid designs: mean objective and its spread over ensemble members."""
+
+    def __init__(self, search: SearchConfig, surrogate: ThzSurrogate | AcousticSurrogate) -> None:
+        self.search = search
+        self.surrogate = surrogate
+        members = surrogate.members if isinstance(surrogate, AcousticSurrogate) else 1
+        self.views = [surrogate] if members == 1 else [surrogate.member(k) for k in range(members)]
+
+    def __call__(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """(n, d) grid designs → (n,) mean objective, (n,) standard deviation over members (0 for one
+        network), and the physics evaluations made meanwhile (designs outside the training box)."""
+        before = sum(view.physics_evaluations for view in self.views)
+        values = np.stack([_objectives(_core(self.search, view), index) for view in self.views])
+        physics = sum(view.physics_evaluations for view in self.views) - before
+        return values.mean(axis=0), values.std(axis=0), physics
+
+
+def _distinct_best(index: np.ndarray, score: np.ndarray, k: int, separation: int) -> np.ndarray:
+    """Positions of up to ``k`` rows of (n, d) ``index`` by descending ``score``, each ≥ ``separation`` (L1) from the others.
+
+    Greedy; when fewer than ``k`` rows are that far apart, the best of the rest fill the selection.
+    """
+    order = np.argsort(-score, kind="stable")
+    if separation <= 1:
+        return order[:k]
+    chosen: list[int] = []
+    for position in order:
+        if len(chosen) == k:
+            break
+        if not chosen or np.abs(index[chosen] - index[position]).sum(axis=1).min() >= separation:
+            chosen.append(int(position))
+    rest = [int(p) for p in order if p not in set(chosen)]
+    return np.array(chosen + rest[: k - len(chosen)], dtype=np.int64)
+
+
+_LOCAL_CANDIDATES = 4096
+
+
+def _neighbourhood(grid: Any, centre: np.ndarray, radius: int, rng: np.random.Generator) -> np.ndarray:
+    """Valid grid designs within ``radius`` steps (L∞) of (d,) ``centre``, the centre excluded, (m, d) int64.
+
+    Every one when the box holds at most 4,096 points, else 4,096 offsets drawn uniformly (duplicates removed).
+    """
+    d = len(centre)
+    if (2 * radius + 1) ** d <= _LOCAL_CANDIDATES:
+        offsets = np.array(list(itertools.product(range(-radius, radius + 1), repeat=d)), dtype=np.int64)
     else:
-        make_agent(search, venv).learn(search.steps)
-    return int(venv.evaluations)
+        offsets = rng.integers(-radius, radius, size=(_LOCAL_CANDIDATES, d), endpoint=True)
+    candidates = np.unique(centre[None, :] + offsets[np.any(offsets != 0, axis=1)], axis=0)
+    return candidates[grid.valid(candidates)]
+
+
+def _keys(index: np.ndarray) -> list[tuple[int, ...]]:
+    return [tuple(int(k) for k in row) for row in index]
 
 
 def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
     """Run a surrogate-assisted search (see the module docstring) and write its run folder.
 
     The folder holds ``config.json``, ``metrics.csv`` (one row per round: physics and surrogate
-    evaluations so far, the gap between the surrogate's and the physics' objective of the
+    evaluations so far, designs verified by the agent step and by the trust-region step, the
+    radius, the gap between the surrogate's and the physics' objective of the agent step's
     verified designs, the best verified objective), ``best.json`` (physics-verified only) and the
     family's plot of the best design.
     """
@@ -226,6 +351,7 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
     run_dir = make_run_dir(search.runs_root, search.name, stem)
     (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
     physics_core = _core(search, None)
+    grid = physics_core.grid
     if cfg.model == "surrogate":
         data = make_dataset(search.kind, cfg.first_training_set(), search.seed, env_config)
         surrogate = _fresh_surrogate(cfg, data)
@@ -236,10 +362,20 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
     used = cfg.first_training_set()
     verified: dict[tuple[int, ...], float] = {}
     if data is not None:  # the training designs are physics-evaluated designs: the best of them counts
-        objectives = _objectives(physics_core, data.index)
-        verified.update({tuple(int(k) for k in row): float(v) for row, v in zip(data.index, objectives)})
+        verified.update(zip(_keys(data.index), _objectives(physics_core, data.index).tolist()))
+    agent = _Agent(cfg)
+    rng = np.random.default_rng(search.seed)
+    radius = cfg.radius
     surrogate_evaluations = 0
     rounds = 0
+
+    def verify(index: np.ndarray) -> np.ndarray:
+        nonlocal used
+        actual = _objectives(physics_core, index)
+        used += len(index)
+        verified.update(zip(_keys(index), actual.tolist()))
+        return actual
+
     with open(run_dir / "metrics.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, _COLUMNS)
         writer.writeheader()
@@ -247,36 +383,57 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
             rounds += 1
             recorder = _Recorder(surrogate)
             before = surrogate.physics_evaluations
-            surrogate_evaluations += _agent_round(cfg, recorder, rounds)
+            surrogate_evaluations += agent.run(recorder, rounds)
             used += surrogate.physics_evaluations - before  # designs outside the training box went to the physics
-            visited = np.unique(_grid_index(physics_core.grid, np.concatenate(recorder.columns)), axis=0)
+            visited = np.unique(_grid_index(grid, np.concatenate(recorder.columns)), axis=0)
             fresh = np.array([row for row in visited if tuple(int(k) for k in row) not in verified], dtype=np.int64)
-            fresh = fresh.reshape(-1, physics_core.grid.dim)
-            k = min(cfg.verify, cfg.physics_budget - used, len(fresh))
-            row: dict[str, Any] = {"round": rounds, "out_of_bounds": surrogate.out_of_bounds}
-            if k > 0:
-                predicted = _objectives(_core(search, surrogate), fresh)
-                top = np.argsort(-predicted, kind="stable")[:k]
-                chosen, predicted = fresh[top], predicted[top]
-                actual = _objectives(physics_core, chosen)
-                used += k
-                verified.update({tuple(int(v) for v in idx): float(a) for idx, a in zip(chosen, actual)})
-                gap = predicted - actual
-                row |= {
-                    "verified": k,
-                    "round_best_surrogate_objective": float(predicted[0]),
-                    "round_best_physics_objective": float(actual[0]),
-                    "gap_mean_abs": float(np.mean(np.abs(gap))),
-                    "gap_of_round_best": float(gap[0]),
-                }
-                new = _physics_rows(
-                    search.kind, physics_core.grid, chosen, _template(surrogate) if data is None else data
+            fresh = fresh.reshape(-1, grid.dim)
+            scorer = _Scorer(search, surrogate)
+            row: dict[str, Any] = {"round": rounds, "verified": 0, "local_verified": 0, "radius": radius}
+            chosen = [np.zeros((0, grid.dim), np.int64)]
+            if len(fresh):
+                mean, spread, physics = scorer(fresh)
+                used += physics
+                top = _distinct_best(
+                    fresh, mean + cfg.kappa * spread, max(0, min(cfg.verify, cfg.physics_budget - used)), cfg.separation
                 )
+                if len(top):
+                    actual = verify(fresh[top])
+                    gap = mean[top] - actual
+                    chosen.append(fresh[top])
+                    row |= {
+                        "verified": len(top),
+                        "round_best_surrogate_objective": float(mean[top[0]]),
+                        "round_best_physics_objective": float(actual[0]),
+                        "gap_mean_abs": float(np.mean(np.abs(gap))),
+                        "gap_of_round_best": float(gap[0]),
+                    }
+            k_local = min(cfg.local, cfg.physics_budget - used)
+            if k_local > 0 and verified:
+                incumbent = max(verified.values())
+                centre = np.array(max(verified, key=verified.get), dtype=np.int64)
+                near = _neighbourhood(grid, centre, radius, rng)
+                near = near[[key not in verified for key in _keys(near)]]
+                if len(near):
+                    mean, spread, physics = scorer(near)
+                    used += physics
+                    top = np.argsort(-(mean + cfg.kappa * spread), kind="stable")[
+                        : max(0, min(k_local, cfg.physics_budget - used))
+                    ]
+                    actual = verify(near[top]) if len(top) else np.zeros(0)
+                    chosen.append(near[top])
+                    if len(top):
+                        row |= {"local_verified": len(top), "local_best_physics_objective": float(actual.max())}
+                    radius = radius if actual.size and actual.max() > incumbent else max(1, radius // 2)
+            new_designs = np.concatenate(chosen)
+            if len(new_designs):
+                new = _physics_rows(search.kind, grid, new_designs, _template(surrogate) if data is None else data)
                 data = new if data is None else data.concat(new)
                 tic = time.perf_counter()
                 surrogate.fit(data, cfg.refit_epochs, lr=5e-4, seed=search.seed + rounds)
                 row["refit_s"] = round(time.perf_counter() - tic, 2)
             row |= {
+                "out_of_bounds": surrogate.out_of_bounds,
                 "physics_evaluations": used,
                 "surrogate_evaluations": surrogate_evaluations,
                 "training_designs": 0 if data is None else len(data),
@@ -284,10 +441,10 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
             }
             writer.writerow(row)
             handle.flush()
-            if len(fresh) == 0:
-                break  # the agent visited only verified designs: nothing left to learn from this surrogate
+            if len(new_designs) == 0:
+                break  # nothing left to verify: the agent revisited verified designs and the trust region is spent
     best_key = max(verified, key=verified.get)
-    design = physics_core.grid.design(np.array(best_key))
+    design = grid.design(np.array(best_key))
     report, _ = family.report(env_config, run_dir, design)
     best = {
         "design": design,

@@ -125,6 +125,7 @@ def bench_surrogate_search(
     runs_root: str = "runs/bench-surrogate-search",
     round_steps: int = 4_000,
     verify: int = 50,
+    local: int = 10,
 ) -> dict[str, Any]:
     """Surrogate-assisted ``agent`` on a physics budget vs a physics-only ``baseline``, seeds 0…seeds − 1, one run.
 
@@ -153,6 +154,7 @@ def bench_surrogate_search(
                 budget,
                 round_steps=round_steps,
                 verify=verify,
+                local=local,
             )
         )
         rows.append(
@@ -171,6 +173,9 @@ def bench_surrogate_search(
         "kind": kind,
         "agent": agent,
         "physics_budget": budget,
+        "round_steps": round_steps,
+        "verify": verify,
+        "local": local,
         "baseline": baseline,
         "baseline_physics_evaluations": baseline_steps,
         "seeds": rows,

@@ -234,7 +234,8 @@ def bench_search_command(
     baseline: Annotated[str | None, typer.Option(help="Physics-only agent (default cmaes THz, de acoustic).")] = None,
     baseline_steps: Annotated[int | None, typer.Option(help="Its physics budget (default 2000).")] = None,
     round_steps: Annotated[int, typer.Option(help="Agent iterations per verification round.")] = 4_000,
-    verify: Annotated[int, typer.Option(help="Designs verified per round.")] = 50,
+    verify: Annotated[int, typer.Option(help="Designs the agent visited verified per round.")] = 50,
+    local: Annotated[int, typer.Option(help="Designs verified per round around the best verified one.")] = 10,
     runs_root: Annotated[Path, typer.Option(help="Parent folder of the run folders.")] = Path(
         "runs/bench-surrogate-search"
     ),
@@ -249,7 +250,7 @@ def bench_search_command(
         if kind not in ("thz", "acoustic") or seeds < 1:
             raise ValueError(f"need kind thz or acoustic and seeds >= 1; got kind={kind!r}, seeds={seeds}")
         result = bench_surrogate_search(
-            kind, seeds, agent, physics_budget, baseline, baseline_steps, str(runs_root), round_steps, verify
+            kind, seeds, agent, physics_budget, baseline, baseline_steps, str(runs_root), round_steps, verify, local
         )
     except ValueError as error:
         raise cli._fail(str(error)) from None

@@ -283,9 +283,11 @@ class ThzSurrogate:
                 a, p, ar, pr = (_interp_torch(v, self.net.freqs, f) for v in self.net(x, rayleigh))
             else:
                 a, p, ar, pr = self.net(x, rayleigh, f)
-        a, ar = (torch.clamp(v, _LOG_T_FLOOR, 5.0).double().numpy() for v in (a, ar))
-        p, pr = p.double().numpy(), pr.double().numpy()
-        return np.exp(a + 1j * p), np.exp(ar + 1j * pr)
+            t, r = (
+                torch.polar(torch.exp(torch.clamp(m, _LOG_T_FLOOR, 5.0).double()), q.double())
+                for m, q in ((a, p), (ar, pr))
+            )
+        return t.numpy(), r.numpy()
 
     def spectra(self, batch: thz.LoopArrayBatch, freqs: np.ndarray) -> thz.Spectrum:
         """The protocol call: Spectrum of every design (arrays (n_geom, n_freq)), all fields finite.
