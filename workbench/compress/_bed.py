@@ -23,8 +23,6 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ._pack import runs_to_blocks
-
 _NEG = -1e300
 
 
@@ -62,9 +60,38 @@ def _check(score: np.ndarray, n_blocks: int, block: int, aligned: bool) -> np.nd
     return np.ascontiguousarray(score.T)
 
 
+@numba.njit(cache=True)
+def _divide(score_t: np.ndarray, keep_t: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Division: every run of r·N kept entries of a row of the (C_in, C_out) mask → r blocks from its start.
+
+    Returns (cols, starts, kept score) in one pass over the mask.
+    """
+    c_in, c_out = keep_t.shape
+    n = 0
+    for k in range(c_in):
+        for t in range(c_out):
+            n += keep_t[k, t]
+    cols = np.empty(n // block, np.int64)
+    starts = np.empty(n // block, np.int64)
+    score = 0.0
+    b = 0
+    for k in range(c_in):
+        run = 0
+        for t in range(c_out + 1):
+            if t < c_out and keep_t[k, t]:
+                run += 1
+                score += score_t[k, t]
+            elif run:
+                for r in range(run // block):
+                    cols[b], starts[b] = k, t - run + r * block
+                    b += 1
+                run = 0
+    return cols, starts, score
+
+
 def _selection(score_t: np.ndarray, keep_t: np.ndarray, block: int) -> BlockSelection:
-    cols, starts = runs_to_blocks(keep_t, block)
-    return BlockSelection(keep_t.T.copy(), cols, starts, float(score_t[keep_t].sum()))
+    cols, starts, score = _divide(score_t, keep_t, block)
+    return BlockSelection(keep_t.T, cols, starts, float(score))
 
 
 def aligned_select(score: np.ndarray, n_blocks: int, block: int) -> BlockSelection:

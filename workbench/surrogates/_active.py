@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -209,10 +210,14 @@ def _agent_round(cfg: ActiveConfig, recorder: _Recorder, round_index: int) -> in
     return int(venv.evaluations)
 
 
-def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
+def surrogate_search(
+    cfg: ActiveConfig, serve: Callable[[ThzSurrogate | AcousticSurrogate], Any] | None = None
+) -> ActiveResult:
     """Run a surrogate-assisted search (see the module docstring) and write its run folder.
 
-    The folder holds ``config.json``, ``metrics.csv`` (one row per round: physics and surrogate
+    ``serve``, if given, maps the fitted surrogate to the one the agent searches and the ranking
+    reads (e.g. a compressed copy); it is called again after every refit, and refits train the
+    fitted surrogate. The folder holds ``config.json``, ``metrics.csv`` (one row per round: physics and surrogate
     evaluations so far, the gap between the surrogate's and the physics' objective of the
     verified designs, the best verified objective), ``best.json`` (physics-verified only) and the
     family's plot of the best design.
@@ -234,6 +239,7 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
         surrogate = load(search.kind, cfg.model, env=env_config)
         data = None
     used = cfg.first_training_set()
+    served = surrogate if serve is None else serve(surrogate)
     verified: dict[tuple[int, ...], float] = {}
     if data is not None:  # the training designs are physics-evaluated designs: the best of them counts
         objectives = _objectives(physics_core, data.index)
@@ -245,17 +251,17 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
         writer.writeheader()
         while used < cfg.physics_budget:
             rounds += 1
-            recorder = _Recorder(surrogate)
-            before = surrogate.physics_evaluations
+            recorder = _Recorder(served)
+            before = served.physics_evaluations
             surrogate_evaluations += _agent_round(cfg, recorder, rounds)
-            used += surrogate.physics_evaluations - before  # designs outside the training box went to the physics
+            used += served.physics_evaluations - before  # designs outside the training box went to the physics
             visited = np.unique(_grid_index(physics_core.grid, np.concatenate(recorder.columns)), axis=0)
             fresh = np.array([row for row in visited if tuple(int(k) for k in row) not in verified], dtype=np.int64)
             fresh = fresh.reshape(-1, physics_core.grid.dim)
             k = min(cfg.verify, cfg.physics_budget - used, len(fresh))
-            row: dict[str, Any] = {"round": rounds, "out_of_bounds": surrogate.out_of_bounds}
+            row: dict[str, Any] = {"round": rounds, "out_of_bounds": served.out_of_bounds}
             if k > 0:
-                predicted = _objectives(_core(search, surrogate), fresh)
+                predicted = _objectives(_core(search, served), fresh)
                 top = np.argsort(-predicted, kind="stable")[:k]
                 chosen, predicted = fresh[top], predicted[top]
                 actual = _objectives(physics_core, chosen)
@@ -276,6 +282,7 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
                 tic = time.perf_counter()
                 surrogate.fit(data, cfg.refit_epochs, lr=5e-4, seed=search.seed + rounds)
                 row["refit_s"] = round(time.perf_counter() - tic, 2)
+                served = surrogate if serve is None else serve(surrogate)
             row |= {
                 "physics_evaluations": used,
                 "surrogate_evaluations": surrogate_evaluations,
