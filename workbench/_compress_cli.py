@@ -147,22 +147,39 @@ def compress(
 def bench_compress(
     kinds: Annotated[str, typer.Option(help="Comma-separated surrogate kinds.")] = "thz,acoustic",
     size: Annotated[str, typer.Option(help="default (tens of minutes on one core) or large.")] = "default",
+    bits: Annotated[str, typer.Option(help="Comma-separated weight bit widths of the quantization rows.")] = "8,4,3,2",
+    sparsities: Annotated[
+        str, typer.Option(help="Comma-separated pruning sparsities, each in (0, 1).")
+    ] = "0.5,0.7,0.8",
     seed: Annotated[int, typer.Option(help="Seed of data, training and calibration.")] = 0,
     out: Annotated[Path, typer.Option(help="Folder for compress.json, compress.md and compress.png.")] = Path(
         "runs/bench/compress"
     ),
     as_json: JsonFlag = False,
 ) -> None:
-    """The shipped surrogates compressed: methods × bits (8, 4, 3, 2) × sparsity (0, 50, 70, 80 %): error vs physics, bytes, calibration time."""
-    from .compress._bench import markdown_table, run_bench, write_outputs
+    """The shipped surrogates compressed: methods × bits × sparsity: error vs physics, bytes, calibration time."""
+    import dataclasses
+
+    from .compress._bench import BenchSize, markdown_table, run_bench, write_outputs
+    from .compress._quant import QuantSpec
     from .compress._surrogate import KINDS
 
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
     bad = [k for k in chosen if k not in KINDS]
-    if bad or not chosen or size not in ("default", "large"):
-        raise _fail(f"kinds must be drawn from {KINDS} and size default|large; got kinds={kinds!r}, size={size!r}")
+    try:
+        if bad or not chosen:
+            raise ValueError(f"kinds must be drawn from {KINDS}; got kinds={kinds!r}")
+        widths = tuple(int(b) for b in bits.split(","))
+        for width in (*widths, 4):
+            QuantSpec(bits=width)  # 4 bits always runs: the goals compare against RTN-4
+        fractions = tuple(float(f) for f in sparsities.split(","))
+        if not all(0.0 < f < 1.0 for f in fractions):
+            raise ValueError(f"sparsities must lie in (0, 1); got sparsities={sparsities!r}")
+        grid = dataclasses.replace(BenchSize.named(size), bits=tuple(dict.fromkeys((*widths, 4))), sparsities=fractions)
+    except ValueError as error:
+        raise _fail(str(error)) from None
     log = (lambda _msg: None) if as_json else (lambda msg: Console(stderr=True).print(msg))
-    result = run_bench(chosen, size, seed, log)
+    result = run_bench(chosen, grid, seed, log)
     result["paths"] = write_outputs(result, out)
     if as_json:
         typer.echo(json.dumps(result, indent=2, allow_nan=False))

@@ -211,3 +211,17 @@ def test_in_loop_comparison_runs_both_arms_on_the_same_budget_with_physics_verif
         assert row[arm]["physics_evaluations"] == 36 and best["verified"] == "physics"
         assert best["objective"] == pytest.approx(row[arm]["objective"])
     assert row["difference"] == pytest.approx(100 * (row["flexround4"]["objective"] / row["fp32"]["objective"] - 1))
+
+
+def test_bench_commands_refuse_bad_options_before_running(tmp_path):
+    runner = CliRunner()
+    for args, message in (
+        (["bench", "compress", "--bits", "1"], "bits must be an integer in [2, 8]; got bits=1"),
+        (["bench", "compress", "--sparsities", "0.5,1.5"], "sparsities must lie in (0, 1); got sparsities='0.5,1.5'"),
+        (["bench", "compress", "--kinds", "sound"], "kinds must be drawn from"),
+        (["bench", "compress-search", "thz", "--method", "gptq"], "method must be flexround or lrq; got method='gptq'"),
+        (["bench", "compress-search", "sound"], "kind must be one of"),
+    ):
+        result = runner.invoke(app, [*args, *(["--out", str(tmp_path / "o")] if args[1] == "compress" else [])])
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "o").exists()
