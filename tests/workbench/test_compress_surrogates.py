@@ -29,7 +29,7 @@ from workbench.compress._bench import BenchSize, run_bench, write_outputs
 from workbench.compress._loop import compare_in_loop
 from workbench.compress._surrogate import METHODS, hidden_layers, trunk
 from workbench.search import SearchConfig
-from workbench.surrogates import load, make_dataset
+from workbench.surrogates import ActiveConfig, load, make_dataset
 
 torch.set_num_threads(1)
 
@@ -111,6 +111,8 @@ def test_compressed_surrogate_saves_loads_through_surrogates_load_and_refuses_an
         load("acoustic", path)
     with pytest.raises(ValueError, match="disagrees with the env on eps_gap"):
         load("thz", path, env={"eps_gap": 4.0})
+    with pytest.raises(ValueError, match="model must be an fp32 checkpoint .* got the compressed surrogate"):
+        ActiveConfig(SearchConfig(kind="thz"), physics_budget=20_000, model=str(path))
 
 
 @pytest.mark.parametrize("kind", ["thz", "acoustic"])

@@ -112,7 +112,13 @@ class ActiveConfig:
             if not (isinstance(initial, int) and initial >= 16):
                 raise ValueError(f"initial must be an integer >= 16; got initial={initial!r}")
             return initial
-        return int(load(self.search.kind, self.model, env=self.search.env_config()).metadata["training"]["designs"])
+        metadata = load(self.search.kind, self.model, env=self.search.env_config()).metadata
+        if "compression" in metadata:
+            raise ValueError(
+                f"model must be an fp32 checkpoint (the loop refits it); got the compressed surrogate {self.model} "
+                "(compare compressed surrogates in the loop with `workbench bench compress-search`)"
+            )
+        return int(metadata["training"]["designs"])
 
 
 @dataclass(frozen=True)
