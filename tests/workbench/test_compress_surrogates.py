@@ -227,3 +227,21 @@ def test_bench_commands_refuse_bad_options_before_running(tmp_path):
         result = runner.invoke(app, [*args, *(["--out", str(tmp_path / "o")] if args[1] == "compress" else [])])
         assert result.exit_code == 2 and message in result.output, result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_search_serves_a_fresh_copy_after_every_refit_and_trains_the_fitted_surrogate(tmp_path):
+    from workbench.surrogates import surrogate_search
+
+    served = []
+
+    def serve(surrogate):
+        copy, _ = compress_surrogate(surrogate, "rtn", QuantSpec(bits=8))
+        served.append((surrogate, copy))
+        return copy
+
+    search = SearchConfig(kind="thz", agent="random", num_envs=8, runs_root=str(tmp_path), progress=False)
+    tiny = {"initial": 20, "verify": 8, "round_steps": 32, "epochs": 2, "refit_epochs": 1, "width": 16, "depth": 1}
+    result = surrogate_search(ActiveConfig(search, physics_budget=36, **tiny), serve=serve)
+    assert len(served) == result.rounds + 1  # the first fit and every refit
+    assert len({id(fitted) for fitted, _ in served}) == 1  # refits train the one fp32 surrogate
+    assert all(copy.surrogate_evaluations > 0 for _, copy in served[:-1])  # each round's agent asked its copy
