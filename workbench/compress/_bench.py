@@ -5,8 +5,9 @@ For each surrogate kind the shipped checkpoint (``workbench.surrogates.load``) i
 against held-out physics designs with the surrogate's accuracy metric (median |Δlog10 FE| for
 THz, J MAE in dB for acoustic). Post-training quantization calibrates on Sobol designs of the
 env's design space; PEQA, AlphaTuning and the fine-tuning after pruning train on separate physics
-designs with the surrogate's own loss. Quantization rows are dense; pruning rows are fp32
-(``prune-*``) or the BED-pruned network with RTN codes (``prune-bed+rtn``). Rows carry ``model``,
+designs with the surrogate's own loss. Quantization rows are dense (``w8a8-smooth`` and
+``w8a8-rotate``: W8A8 with SmoothQuant migration, α = 0.5, or the Hadamard rotation); pruning rows
+are fp32 (``prune-*``) or the BED-pruned network with RTN codes (``prune-bed+rtn``). Rows carry ``model``,
 ``method``, ``bits`` (32 = float), ``sparsity``, ``error``, ``added_error`` (minus the fp32
 error), ``bytes`` (stored size of the network) and ``calibration_s``; BED rows add
 ``dp_retained_fraction`` (kept Σ|W| over the exact optimum's) and ``speedup_vs_dp`` (exact
@@ -163,15 +164,14 @@ def _kept_score(network: torch.nn.Module, method: str, sparsity: float, block: i
     return sum(select_blocks(method, layers[n].weight.detach(), sparsity, block).score for n in hidden_layers(network))
 
 
-def _selection_seconds(network: torch.nn.Module, sparsity: float, block: int) -> dict[str, float]:
+def _selection_seconds(network: torch.nn.Module, sparsity: float, block: int, repeats: int = 10) -> dict[str, float]:
     """Selection time of each block selector over the pruned (hidden) layers, s: per layer the best of
-    several calls (15 for the fast selectors, 5 for the exact one) after a warm-up, summed over layers."""
+    ``repeats`` calls after a warm-up, summed over layers."""
     layers = dict(network.named_modules())
     weights = [layers[n].weight.detach() for n in hidden_layers(network)]
     out = {}
     for method in PRUNE_METHODS:
         select_blocks(method, torch.rand(2 * block, 2), 0.5, block)  # compile the Numba kernels first
-        repeats = 5 if method == "dp" else 15
         total = 0.0
         for w in weights:
             best = float("inf")
