@@ -122,7 +122,7 @@ def compress(
     result = {
         "model": kind,
         "method": method,
-        "bits": compressed.metadata["compression"]["bits"] if not method.startswith("prune-") else 32,
+        "bits": compressed.metadata["compression"]["bits"],
         "sparsity": sparsity,
         "metric": ERROR_NAMES[kind],
         "error": error,

@@ -270,7 +270,8 @@ def compress_surrogate(
     network = trunk(surrogate)
     for name, layer in quantizable_layers(network):
         spec.check_shape(tuple(layer.weight.shape), name)
-    record = {"method": method, "bits": spec.bits, "sparsity": sparsity, "spec": asdict(spec), "seed": seed}
+    bits = 32 if method.startswith("prune-") else 8 if method == "w8a8" else spec.bits
+    record = {"method": method, "bits": bits, "sparsity": sparsity, "spec": asdict(spec), "seed": seed}
     start = time.perf_counter()
     if pruning:
         selector = "bed" if method == "rtn" else method.removeprefix("prune-")
@@ -281,7 +282,7 @@ def compress_surrogate(
         out = with_trunk(surrogate, packed, record | {"block": block})
     elif method == "w8a8":
         network = w8a8(network, smooth=smooth, calib=calib, rotate=rotate)[0]
-        out = with_trunk(surrogate, network, record | {"bits": 8, "smooth": smooth, "rotate": rotate})
+        out = with_trunk(surrogate, network, record | {"smooth": smooth, "rotate": rotate})
     elif method in ("bcq", "alphatuning"):
         out = with_trunk(surrogate, bcq(network, q=spec.bits)[0], record)
     else:
