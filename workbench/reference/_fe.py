@@ -32,6 +32,7 @@ from ._solvers import Modes, SparseSolver, TensorSolver, sparse_modes, tensor_mo
 Method = Literal["tensor", "sparse"]
 
 
+
 def _check_method(method: object) -> Method:
     if method not in ("tensor", "sparse"):
         raise ValueError(
