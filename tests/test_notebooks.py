@@ -35,12 +35,13 @@ def _code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 
-def test_the_four_notebooks_exist():
+def test_the_notebooks_exist():
     assert [path.name for path in NOTEBOOKS] == [
         "01_thz_quickstart.ipynb",
         "02_acoustic_plate_cavity.ipynb",
         "03_surrogates.ipynb",
         "04_sweeps.ipynb",
+        "05_compression.ipynb",
     ]
 
 

@@ -7,7 +7,6 @@ registering them keeps ``workbench --help`` and the other commands fast.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +14,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-PTQ = ("rtn", "adadim", "flexround", "lrq")
-METHODS = (*PTQ, "w8a8", "bcq", "alphatuning", "peqa", "prune-aligned", "prune-bed", "prune-dp")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
@@ -26,8 +23,8 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _validate(kind: str, method: str, bits: int, sparsity: float, n: int, out: Path | None, model: Path | None) -> None:
-    from .compress._data import KINDS
     from .compress._quant import MAX_BITS, MIN_BITS
+    from .compress._surrogate import KINDS, METHODS
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got kind={kind!r}")
@@ -37,21 +34,22 @@ def _validate(kind: str, method: str, bits: int, sparsity: float, n: int, out: P
         raise ValueError(f"bits must be in [{MIN_BITS}, {MAX_BITS}]; got bits={bits}")
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1); got sparsity={sparsity}")
-    if sparsity > 0 and method not in ("rtn", "prune-aligned", "prune-bed", "prune-dp"):
-        raise ValueError(f"sparsity > 0 needs method rtn or prune-*; got method={method!r}, sparsity={sparsity}")
-    if method.startswith("prune-") and sparsity == 0:
-        raise ValueError(f"method {method} needs sparsity in (0, 1); got sparsity={sparsity}")
-    if n < 64:
-        raise ValueError(f"designs must be >= 64; got designs={n}")
+    if n < 16:
+        raise ValueError(f"designs must be >= 16; got designs={n}")
     if out is not None and not out.parent.is_dir():
         raise ValueError(f"out must be in an existing folder; got out={out}")
     if model is not None and not model.is_file():
-        raise ValueError(f"model must be an existing state-dict file; got model={model}")
+        raise ValueError(f"model must be an existing surrogate checkpoint; got model={model}")
 
 
 def compress(
-    kind: Annotated[str, typer.Argument(help="thz or acoustic: the surrogate shape and physics data.")],
-    method: Annotated[str, typer.Option(help=f"One of {', '.join(METHODS)}.")] = "flexround",
+    kind: Annotated[str, typer.Argument(help="thz or acoustic: which surrogate.")],
+    method: Annotated[
+        str,
+        typer.Option(
+            help="rtn, adadim, flexround, lrq, peqa, bcq, alphatuning, w8a8, prune-aligned, prune-bed or prune-dp."
+        ),
+    ] = "flexround",
     bits: Annotated[int, typer.Option(help="Weight bits (BCQ: bit planes).")] = 4,
     granularity: Annotated[
         str, typer.Option(help="Grid of rtn/flexround/lrq/peqa: tensor, channel, group, ic.")
@@ -60,84 +58,82 @@ def compress(
     symmetric: Annotated[bool, typer.Option(help="Signed codes, zero point 0.")] = False,
     sparsity: Annotated[float, typer.Option(help="Fraction of hidden-layer weights pruned in 1×N blocks.")] = 0.0,
     block: Annotated[int, typer.Option(help="N, output channels per pruning block.")] = 16,
-    model: Annotated[Path | None, typer.Option(help="State dict of the kind's fp32 MLP; default: train one.")] = None,
-    designs: Annotated[int, typer.Option(help="Physics designs (train + 25 % held out).")] = 2048,
-    steps: Annotated[int, typer.Option(help="Training / fine-tuning / calibration steps.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed of data, training and calibration.")] = 0,
-    out: Annotated[Path | None, typer.Option(help="Write the compressed model here (torch file).")] = None,
+    smooth: Annotated[
+        float | None, typer.Option(help="w8a8: SmoothQuant migration strength α in [0, 1] (default off).")
+    ] = None,
+    model: Annotated[Path | None, typer.Option(help="Surrogate checkpoint; default: the shipped one.")] = None,
+    designs: Annotated[
+        int, typer.Option(help="Held-out physics designs for the error (and as many for tuning).")
+    ] = 512,
+    calib: Annotated[int, typer.Option(help="Sobol designs (no physics) for post-training calibration.")] = 1024,
+    iters: Annotated[int, typer.Option(help="FlexRound / LRQ reconstruction steps.")] = 500,
+    steps: Annotated[int, typer.Option(help="PEQA / AlphaTuning scale-tuning steps.")] = 300,
+    epochs: Annotated[int, typer.Option(help="Fine-tuning epochs after pruning.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the designs and the calibration.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Write the compressed surrogate here (loadable as --model).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Compress the MLP of one surrogate kind and score it against held-out physics."""
+    """Compress the network inside a surrogate and score it against held-out physics designs."""
     import torch
 
     from .compress import (
         QuantSpec,
-        apply_masks,
-        bcq,
+        calibration_inputs,
+        compress_surrogate,
         model_bytes,
-        prune,
-        ptq,
-        quantizable_layers,
-        save_compressed,
-        sparse_model,
-        tune_scales,
-        w8a8,
+        save_surrogate,
+        surrogate_error,
     )
-    from .compress._data import design_inputs, fit, make_mlp, masked_mse, physics_data, surrogate_error
-    from .compress._layers import weight_matrix
+    from .compress._surrogate import ERROR_NAMES, NEEDS_DATA, trunk
+    from .surrogates import load, make_dataset
 
     try:
         _validate(kind, method, bits, sparsity, designs, out, model)
         spec = QuantSpec(bits=bits, symmetric=symmetric, granularity=granularity, group_size=group_size)
-        for name, layer in quantizable_layers(make_mlp(kind)):
-            spec.check_shape(tuple(weight_matrix(layer).shape), name)
+        fp32 = load(kind, model)
+        for name, layer in trunk(fp32).named_modules():
+            if isinstance(layer, torch.nn.Linear):
+                spec.check_shape(tuple(layer.weight.shape), name)
     except ValueError as error:
         raise _fail(str(error)) from None
     torch.set_num_threads(1)
-    train, test = physics_data(kind, designs, seed).split(designs - designs // 4)
-    fp32 = make_mlp(kind, seed)
-    if model is None:
-        fit(fp32, train, steps, 2e-3, seed)
-    else:
-        try:
-            fp32.load_state_dict(torch.load(model, weights_only=True))
-        except RuntimeError as error:
-            raise _fail(f"model {model} does not fit the {kind} MLP: {error}") from None
-        fp32.eval()
-    _, calib = design_inputs(kind, 1024, seed + 1)
-    start = time.perf_counter()
-    task = (lambda m, i: masked_mse(m(train.x[i]), train.y[i], train.valid[i]), len(train.x))
-    if method.startswith("prune-") or sparsity > 0:
-        pruned, masks, _ = prune(fp32, sparsity, method.removeprefix("prune-") if method != "rtn" else "bed", block)
-        fit(pruned, train, steps, 5e-4, seed, after_step=apply_masks(pruned, masks))
-        compressed = sparse_model(pruned, masks, block, spec if method == "rtn" else None)
-    elif method in PTQ or method == "peqa":
-        compressed, _ = ptq(fp32, spec, "rtn" if method == "peqa" else method, calib, iters=steps)
-        if method == "peqa":
-            compressed, _ = tune_scales(compressed, *task, steps, seed=seed)
-    elif method == "w8a8":
-        compressed, _ = w8a8(fp32)
-    else:
-        compressed, _ = bcq(fp32, q=bits)
-        if method == "alphatuning":
-            compressed, _ = tune_scales(compressed, *task, steps, seed=seed)
-    seconds = time.perf_counter() - start
+    env = fp32.metadata["env"]
+    test = make_dataset(kind, designs, seed + 1, env=env)
+    tune = make_dataset(kind, designs, seed + 2, env=env) if method in NEEDS_DATA or sparsity > 0 else None
+    inputs = calibration_inputs(fp32, calib, seed + 3)
+    try:
+        compressed, seconds = compress_surrogate(
+            fp32,
+            method,
+            spec,
+            inputs,
+            iters=iters,
+            sparsity=sparsity,
+            block=block,
+            data=tune,
+            steps=steps,
+            epochs=epochs,
+            smooth=smooth,
+            seed=seed,
+        )
+    except ValueError as error:
+        raise _fail(str(error)) from None
     base, error = surrogate_error(fp32, test), surrogate_error(compressed, test)
     result = {
         "model": kind,
         "method": method,
-        "bits": 32 if method.startswith("prune-") else 8 if method == "w8a8" else bits,
+        "bits": compressed.metadata["compression"]["bits"],
         "sparsity": sparsity,
+        "metric": ERROR_NAMES[kind],
         "error": error,
         "fp32_error": base,
         "added_error": error - base,
-        "bytes": model_bytes(compressed),
-        "fp32_bytes": model_bytes(fp32),
+        "bytes": model_bytes(trunk(compressed)),
+        "fp32_bytes": model_bytes(trunk(fp32)),
         "calibration_s": seconds,
     }
     if out is not None:
-        meta = {"model": kind, "method": method, "bits": result["bits"], "sparsity": sparsity, "seed": seed}
-        result["path"] = str(save_compressed(compressed, out, meta))
+        result["path"] = str(save_surrogate(compressed, out))
     if as_json:
         typer.echo(json.dumps(result, indent=2, allow_nan=False))
         return
@@ -150,23 +146,40 @@ def compress(
 
 def bench_compress(
     kinds: Annotated[str, typer.Option(help="Comma-separated surrogate kinds.")] = "thz,acoustic",
-    size: Annotated[str, typer.Option(help="default (minutes on one core) or large.")] = "default",
+    size: Annotated[str, typer.Option(help="default (tens of minutes on one core) or large.")] = "default",
+    bits: Annotated[str, typer.Option(help="Comma-separated weight bit widths of the quantization rows.")] = "8,4,3,2",
+    sparsities: Annotated[
+        str, typer.Option(help="Comma-separated pruning sparsities, each in (0, 1).")
+    ] = "0.5,0.7,0.8",
     seed: Annotated[int, typer.Option(help="Seed of data, training and calibration.")] = 0,
     out: Annotated[Path, typer.Option(help="Folder for compress.json, compress.md and compress.png.")] = Path(
         "runs/bench/compress"
     ),
     as_json: JsonFlag = False,
 ) -> None:
-    """Methods × bits (8, 4, 3, 2) × sparsity (0, 50, 70, 80 %): error vs physics, bytes, calibration time."""
-    from .compress._bench import markdown_table, run_bench, write_outputs
-    from .compress._data import KINDS
+    """The shipped surrogates compressed: methods × bits × sparsity: error vs physics, bytes, calibration time."""
+    import dataclasses
+
+    from .compress._bench import BenchSize, markdown_table, run_bench, write_outputs
+    from .compress._quant import QuantSpec
+    from .compress._surrogate import KINDS
 
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip())
     bad = [k for k in chosen if k not in KINDS]
-    if bad or not chosen or size not in ("default", "large"):
-        raise _fail(f"kinds must be drawn from {KINDS} and size default|large; got kinds={kinds!r}, size={size!r}")
+    try:
+        if bad or not chosen:
+            raise ValueError(f"kinds must be drawn from {KINDS}; got kinds={kinds!r}")
+        widths = tuple(int(b) for b in bits.split(","))
+        for width in (*widths, 4):
+            QuantSpec(bits=width)  # 4 bits always runs: the goals compare against RTN-4
+        fractions = tuple(float(f) for f in sparsities.split(","))
+        if not all(0.0 < f < 1.0 for f in fractions):
+            raise ValueError(f"sparsities must lie in (0, 1); got sparsities={sparsities!r}")
+        grid = dataclasses.replace(BenchSize.named(size), bits=tuple(dict.fromkeys((*widths, 4))), sparsities=fractions)
+    except ValueError as error:
+        raise _fail(str(error)) from None
     log = (lambda _msg: None) if as_json else (lambda msg: Console(stderr=True).print(msg))
-    result = run_bench(chosen, size, seed, log)
+    result = run_bench(chosen, grid, seed, log)
     result["paths"] = write_outputs(result, out)
     if as_json:
         typer.echo(json.dumps(result, indent=2, allow_nan=False))
@@ -175,7 +188,66 @@ def bench_compress(
     typer.echo(json.dumps({"goals": result["goals"], "peqa": result["peqa"], "paths": result["paths"]}, indent=2))
 
 
+def bench_compress_search(
+    kind: Annotated[str, typer.Argument(help="thz (field_enhancement) or acoustic (quiet).")],
+    seeds: Annotated[int, typer.Option(help="Seeds 0…seeds − 1, each searched with both surrogates.")] = 3,
+    method: Annotated[str, typer.Option(help="flexround or lrq: the quantizer of the compressed arm.")] = "flexround",
+    bits: Annotated[int, typer.Option(help="Weight bits of the compressed arm.")] = 4,
+    agent: Annotated[
+        str | None, typer.Option(help="Agent searching the surrogate (default: cmaes THz, ddqn acoustic).")
+    ] = None,
+    physics_budget: Annotated[int | None, typer.Option(help="Physics budget (default 1000 THz, 600 acoustic).")] = None,
+    verify: Annotated[
+        int | None, typer.Option(help="Designs verified per round (default 100 THz, 50 acoustic).")
+    ] = None,
+    round_steps: Annotated[int | None, typer.Option(help="Agent iterations per round (default 5000 / 2000).")] = None,
+    runs_root: Annotated[Path, typer.Option(help="Parent folder of the run folders.")] = Path(
+        "runs/bench-compress-search"
+    ),
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON here.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Surrogate-assisted search served by the fp32 surrogate and by its quantized copy: same seeds and budget."""
+    from .compress._loop import compare_in_loop
+
+    try:
+        if method not in ("flexround", "lrq"):
+            raise ValueError(f"method must be flexround or lrq; got method={method!r}")
+        if out is not None and not out.parent.is_dir():
+            raise ValueError(f"out must be in an existing folder; got out={out}")
+        log = (lambda _msg: None) if as_json else (lambda msg: Console(stderr=True).print(msg))
+        result = compare_in_loop(
+            kind, seeds, method, bits, physics_budget, verify, round_steps, agent, runs_root=str(runs_root), log=log
+        )
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2, allow_nan=False))
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, allow_nan=False))
+        return
+    arm = f"{method}{bits}"
+    table = Table(title=f"{kind}: best physics-verified objective, {result['physics_budget']} physics evaluations")
+    for column in ("seed", "fp32 surrogate", f"{arm} surrogate", f"difference ({result['difference_unit']})"):
+        table.add_column(column)
+    for row in result["seeds"]:
+        table.add_row(
+            str(row["seed"]),
+            f"{row['fp32']['objective']:.6g}",
+            f"{row[arm]['objective']:.6g}",
+            f"{row['difference']:+.3g}",
+        )
+    table.add_row(
+        "mean",
+        f"{result['mean_fp32_objective']:.6g}",
+        f"{result['mean_compressed_objective']:.6g}",
+        f"{result['mean_difference']:+.3g}",
+    )
+    Console().print(table)
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """Add the ``compress`` command to the main app and to the bench app."""
+    """Add ``compress`` to the main app and ``compress``, ``compress-search`` to the bench app."""
     app.command("compress")(compress)
     bench_app.command("compress")(bench_compress)
+    bench_app.command("compress-search")(bench_compress_search)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,13 +10,8 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
-from typer.testing import CliRunner
 
-from workbench._compress_cli import METHODS, PTQ
-from workbench.cli import app
 from workbench.compress import (
-    PRUNE_METHODS,
-    PTQ_METHODS,
     CompressedLinear,
     FlexRoundQuantizer,
     LRQQuantizer,
@@ -33,6 +26,7 @@ from workbench.compress import (
     dequantize,
     from_blocks,
     from_panels,
+    hadamard,
     load_compressed,
     model_bytes,
     optimal_select,
@@ -51,8 +45,6 @@ from workbench.compress import (
     unpack_int4,
     w8a8,
 )
-from workbench.compress._bench import BenchSize, run_bench, write_outputs
-from workbench.compress._data import make_mlp
 
 torch.set_num_threads(1)
 
@@ -365,6 +357,77 @@ def test_w8a8_quantizes_inputs_per_row_and_stays_close():
         assert (q(x) - model(x)).abs().max() < 0.05 * model(x).abs().max()
 
 
+def test_smoothquant_factors_follow_the_published_rule_and_the_forward_divides_the_input_by_them():
+    model = mlp()
+    calib = torch.randn(128, 5) * torch.tensor([100.0, 1.0, 0.1, 1.0, 1.0])
+    alpha = 0.5
+    q, report = w8a8(model, smooth=alpha, calib=calib)
+    layer = compressed_layers(q)[0][1]
+    w = model[0].weight.detach()
+    expected = calib.abs().amax(0) ** alpha / w.abs().amax(0) ** (1 - alpha)
+    torch.testing.assert_close(layer.smooth, expected)
+    assert report.layers["0"]["smooth_spread"] == pytest.approx(float(expected.max() / expected.min()), rel=1e-6)
+    x = calib[:16]
+    xs = x / layer.smooth
+    step = xs.abs().amax(dim=1, keepdim=True) / 127
+    ref = torch.nn.functional.linear(torch.round(xs / step) * step, layer.dense_weight(), layer.bias)
+    torch.testing.assert_close(layer(x), ref)
+    weight_step = (w * expected).abs().amax(dim=1, keepdim=True) / 127  # the int8 grid of W·diag(s)
+    assert ((layer.dense_weight() - w * expected).abs() <= weight_step / 2 + 1e-6).all()
+
+
+def test_smoothquant_lowers_the_error_of_an_input_with_an_outlier_channel():
+    torch.manual_seed(0)
+    layer = nn.Linear(16, 32)
+    model = nn.Sequential(layer).eval()
+    scales = torch.ones(16)
+    scales[3] = 300.0
+    calib = torch.randn(256, 16) * scales
+    with torch.no_grad():
+        layer.weight[:, 3] /= 300.0  # the outlier channel matters as much as the others
+        ref = model(calib)
+        plain = (w8a8(model)[0](calib) - ref).pow(2).mean()
+        smooth = (w8a8(model, smooth=0.5, calib=calib)[0](calib) - ref).pow(2).mean()
+    assert smooth < 0.2 * plain
+
+
+def test_hadamard_is_orthonormal_and_refuses_other_sizes():
+    h = hadamard(16)
+    torch.testing.assert_close(h @ h.t(), torch.eye(16))
+    assert set(torch.unique(h.abs()).tolist()) == {0.25}
+    with pytest.raises(ValueError, match="n must be a power of two >= 1; got n=6"):
+        hadamard(6)
+
+
+def test_rotated_w8a8_quantizes_the_rotated_input_against_the_rotated_weight():
+    model = mlp()
+    q, report = w8a8(model, rotate=True)
+    rotated = {name: layer["rotated"] for name, layer in report.layers.items()}
+    assert rotated == {"0": False, "2": True, "4": True, "6": True}  # C_in 5, 32, 32, 16: powers of two turn
+    layer = dict(compressed_layers(q))["2"]
+    h, w = hadamard(32), model[2].weight.detach()
+    step = (w @ h).abs().amax(dim=1, keepdim=True) / 127
+    assert ((layer.dense_weight() - w @ h).abs() <= step / 2 + 1e-6).all()
+    x = torch.randn(16, 32)
+    xr = x @ h
+    s = xr.abs().amax(dim=1, keepdim=True) / 127
+    torch.testing.assert_close(
+        layer(x), torch.nn.functional.linear(torch.round(xr / s) * s, layer.dense_weight(), layer.bias)
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"smooth": 1.5, "calib": torch.ones(4, 5)}, r"smooth must be in \[0, 1\] or None; got smooth=1.5"),
+        ({"smooth": 0.5}, "calib must be a tensor of >= 1 calibration inputs .* got calib of shape None"),
+    ],
+)
+def test_smoothquant_refuses_a_bad_strength_or_missing_calibration(options, match):
+    with pytest.raises(ValueError, match=match):
+        w8a8(mlp(), **options)
+
+
 def test_adadim_picks_input_channels_when_input_scales_differ():
     """Weights and inputs with column scales that cancel: every input matters, per-row grids drop the small columns."""
     scales = torch.tensor([1e-3, 1.0, 1e-2, 10.0])
@@ -429,60 +492,3 @@ def test_save_and_load_round_trip_and_refuse_another_model(tmp_path):
 def test_bad_input_raises_value_error_naming_parameter_bound_and_value(call, match):
     with pytest.raises(ValueError, match=match):
         call()
-
-
-def test_cli_method_names_match_the_library():
-    assert PTQ == PTQ_METHODS and {"prune-" + m for m in PRUNE_METHODS} <= set(METHODS)
-
-
-def test_cli_refuses_bad_bits_and_sparsity_before_any_work(tmp_path):
-    runner = CliRunner()
-    out = tmp_path / "m.pt"
-    for args, message in (
-        (["--bits", "1"], "bits must be in [2, 8]; got bits=1"),
-        (["--method", "prune-bed", "--sparsity", "1.2"], "sparsity must be in [0, 1); got sparsity=1.2"),
-        (["--method", "nope"], "method must be one of"),
-        (["--granularity", "group", "--group-size", "3"], "group_size must divide the input channels of 0"),
-    ):
-        result = runner.invoke(app, ["compress", "acoustic", *args, "--out", str(out)])
-        assert result.exit_code == 2 and message in result.output
-    assert not out.exists()
-
-
-def test_cli_compresses_a_given_acoustic_mlp_and_saves_a_loadable_model(tmp_path):
-    state = tmp_path / "fp32.pt"
-    torch.save(make_mlp("acoustic", seed=3).state_dict(), state)
-    out = tmp_path / "acoustic-int4.pt"
-    args = ["compress", "acoustic", "--method", "rtn", "--bits", "4", "--designs", "96", "--model", str(state)]
-    result = CliRunner().invoke(app, [*args, "--out", str(out), "--json"])
-    assert result.exit_code == 0, result.output
-    row = json.loads(result.output)
-    assert row["bytes"] < row["fp32_bytes"] / 3 and row["error"] > 0 and row["path"] == str(out)
-    loaded = load_compressed(out, make_mlp("acoustic"), expect={"model": "acoustic"})
-    reference, _ = ptq(make_mlp("acoustic", seed=3), QuantSpec(bits=4), "rtn")
-    x = torch.rand(8, 11)
-    with torch.no_grad():
-        assert torch.equal(loaded(x), reference(x))
-
-
-def test_bench_rows_cover_every_method_bits_and_sparsity_and_write_table_and_figure(tmp_path):
-    size = BenchSize(
-        n_thz=0, n_acoustic=96, n_test=32, train_steps=20, calib=64, iters=2, tune_steps=2, finetune_steps=2
-    )
-    result = run_bench(("acoustic",), size, seed=0, log=lambda _msg: None)
-    rows = result["rows"]
-    keys = {"model", "method", "bits", "sparsity", "error", "added_error", "bytes", "calibration_s"}
-    assert all(keys <= set(r) and np.isfinite(r["error"]) for r in rows)
-    found = {(r["method"], r["bits"], r["sparsity"]) for r in rows}
-    for method in ("rtn", "adadim", "flexround", "lrq", "peqa", "bcq", "alphatuning"):
-        assert all((method, b, 0.0) in found for b in (8, 4, 3, 2))
-    for method in ("prune-aligned", "prune-bed", "prune-dp"):
-        assert all((method, 32, s) in found for s in (0.5, 0.7, 0.8))
-    bed = [r for r in rows if r["method"] == "prune-bed"]
-    assert all(0.9 <= r["dp_retained_fraction"] <= 1.0 and r["speedup_vs_dp"] > 0 for r in bed)
-    size_of = {(r["method"], r["bits"]): r["bytes"] for r in rows if r["sparsity"] == 0}
-    assert size_of[("rtn", 4)] < size_of[("rtn", 8)] < size_of[("fp32", 32)]
-    paths = write_outputs(result, tmp_path)
-    assert json.loads(Path(paths["json"]).read_text())["rows"] == rows
-    assert Path(paths["markdown"]).read_text().count("| acoustic |") == len(rows)
-    assert Path(paths["png"]).stat().st_size > 0

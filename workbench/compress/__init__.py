@@ -18,6 +18,12 @@ Methods (each works on any network built from ``nn.Linear`` and 1×1 convolution
 * 1×N block pruning (:func:`prune`): aligned blocks, BED (:func:`bed_select`) or the exact
   optimum (:func:`optimal_select`); fine-tune with :func:`apply_masks`, pack with :func:`sparse_model`.
 
+The shipped surrogates (``workbench.surrogates``) are compressed by :func:`compress_surrogate`
+(the network inside: the THz trunk, every acoustic ensemble member; :func:`trunk`), calibrated on
+Sobol designs of the env's design space (:func:`calibration_inputs`), scored against the physics
+(:func:`surrogate_error`), saved and loaded (:func:`save_surrogate`, :func:`load_surrogate`; also
+``workbench.surrogates.load``), and compared inside the search loop (:func:`compare_in_loop`).
+
 Compressed networks are ordinary ``nn.Module`` copies of the original whose layers are
 :class:`CompressedLinear` (packed int8 / two int4 per byte / BCQ bit planes / unaligned block
 lists, with the tile-panel gather form for kernels; layouts in ``workbench.compress._pack``); :func:`save_compressed` and
@@ -30,11 +36,13 @@ from ._layers import (
     LayerPayload,
     compress_model,
     compressed_layers,
+    hadamard,
     load_compressed,
     model_bytes,
     quantizable_layers,
     save_compressed,
 )
+from ._loop import compare_in_loop
 from ._methods import (
     PRUNE_METHODS,
     PTQ_METHODS,
@@ -60,8 +68,26 @@ from ._quant import (
     quantize,
     rtn_params,
 )
+from ._surrogate import (
+    ERROR_NAMES,
+    calibration_inputs,
+    compress_surrogate,
+    load_surrogate,
+    save_surrogate,
+    surrogate_error,
+    trunk,
+)
 
 __all__ = [
+    "hadamard",
+    "compare_in_loop",
+    "trunk",
+    "surrogate_error",
+    "save_surrogate",
+    "load_surrogate",
+    "compress_surrogate",
+    "calibration_inputs",
+    "ERROR_NAMES",
     "PRUNE_METHODS",
     "PTQ_METHODS",
     "BlockSelection",

@@ -10,7 +10,8 @@ importance Σ score over kept entries, score ≥ 0 (|W| by default).
   not-yet-kept entries and the best N-window over it; it repeatedly keeps the best window over
   all channels and deletes its entries from the list (expansion: a later window that straddles
   deleted entries merges with them, so kept entries form runs of r·N consecutive outputs), then
-  splits every run into r blocks from its start (division). O(m·(C_out + C_in)).
+  splits every run into r blocks from its start (division). A tournament tree over the channels'
+  best windows finds the next pick in O(log C_in), so the cost is O(m·(C_out + log C_in)).
 * :func:`optimal_select`: the exact optimum. Per input channel a dynamic programme over
   positions gives the best score with j = 0..⌊C_out/N⌋ blocks; a second one over channels
   splits the budget m. O(C_in·⌊C_out/N⌋·(C_out + m)).
@@ -22,8 +23,6 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-
-from ._pack import runs_to_blocks
 
 _NEG = -1e300
 
@@ -62,9 +61,38 @@ def _check(score: np.ndarray, n_blocks: int, block: int, aligned: bool) -> np.nd
     return np.ascontiguousarray(score.T)
 
 
+@numba.njit(cache=True)
+def _divide(score_t: np.ndarray, keep_t: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Division: every run of r·N kept entries of a row of the (C_in, C_out) mask → r blocks from its start.
+
+    Returns (cols, starts, kept score) in one pass over the mask.
+    """
+    c_in, c_out = keep_t.shape
+    n = 0
+    for k in range(c_in):
+        for t in range(c_out):
+            n += keep_t[k, t]
+    cols = np.empty(n // block, np.int64)
+    starts = np.empty(n // block, np.int64)
+    score = 0.0
+    b = 0
+    for k in range(c_in):
+        run = 0
+        for t in range(c_out + 1):
+            if t < c_out and keep_t[k, t]:
+                run += 1
+                score += score_t[k, t]
+            elif run:
+                for r in range(run // block):
+                    cols[b], starts[b] = k, t - run + r * block
+                    b += 1
+                run = 0
+    return cols, starts, score
+
+
 def _selection(score_t: np.ndarray, keep_t: np.ndarray, block: int) -> BlockSelection:
-    cols, starts = runs_to_blocks(keep_t, block)
-    return BlockSelection(keep_t.T.copy(), cols, starts, float(score_t[keep_t].sum()))
+    cols, starts, score = _divide(score_t, keep_t, block)
+    return BlockSelection(keep_t.T, cols, starts, float(score))
 
 
 def aligned_select(score: np.ndarray, n_blocks: int, block: int) -> BlockSelection:
@@ -94,6 +122,16 @@ def _best_window(vals: np.ndarray, length: int, block: int) -> tuple[float, int]
 
 
 @numba.njit(cache=True)
+def _winner(left: int, right: int, best: np.ndarray) -> int:
+    """The channel of the larger best window (the left one on ties; −1 marks an empty leaf)."""
+    if right < 0:
+        return left
+    if left < 0:
+        return right
+    return left if best[left] >= best[right] else right
+
+
+@numba.njit(cache=True)
 def _bed_kernel(score_t: np.ndarray, n_blocks: int, block: int) -> np.ndarray:
     c_in, c_out = score_t.shape
     vals = score_t.copy()
@@ -106,9 +144,17 @@ def _bed_kernel(score_t: np.ndarray, n_blocks: int, block: int) -> np.ndarray:
     arg = np.empty(c_in, np.int64)
     for k in range(c_in):
         best[k], arg[k] = _best_window(vals[k], c_out, block)
+    # tournament tree over the channels' best windows: the root holds the first channel of largest best
+    size = 1
+    while size < c_in:
+        size *= 2
+    tree = np.full(2 * size, -1, np.int64)
+    tree[size : size + c_in] = np.arange(c_in)
+    for node in range(size - 1, 0, -1):
+        tree[node] = _winner(tree[2 * node], tree[2 * node + 1], best)
     keep = np.zeros((c_in, c_out), np.bool_)
     for _ in range(n_blocks):
-        k = np.argmax(best)
+        k = tree[1]
         a = arg[k]
         for t in range(a, a + block):
             keep[k, idx[k, t]] = True
@@ -118,6 +164,10 @@ def _bed_kernel(score_t: np.ndarray, n_blocks: int, block: int) -> np.ndarray:
             idx[k, t - block] = idx[k, t]
         lens[k] = n - block
         best[k], arg[k] = _best_window(vals[k], lens[k], block)
+        node = (size + k) // 2
+        while node >= 1:
+            tree[node] = _winner(tree[2 * node], tree[2 * node + 1], best)
+            node //= 2
     return keep
 
 

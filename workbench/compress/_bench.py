@@ -1,12 +1,17 @@
-"""``workbench bench compress``: every method × bits × sparsity on physics-trained MLPs, in one run.
+"""``workbench bench compress``: every method × bits × sparsity on the shipped surrogates, in one run.
 
-For each surrogate kind an fp32 MLP is trained on physics data; every compressed variant is then
-scored against held-out physics targets (``_data.surrogate_error``). Quantization rows are
-dense; pruning rows are fp32 (``prune-*``) or the BED-pruned model with RTN codes
-(``prune-bed+rtn``). Rows carry ``model``, ``method``, ``bits`` (32 = float), ``sparsity``,
-``error``, ``added_error`` (minus the fp32 error), ``bytes`` (stored size) and
-``calibration_s``; BED rows add ``dp_retained_fraction`` (kept Σ|W| over the exact optimum's)
-and ``speedup_vs_dp`` (exact selection time over BED's).
+For each surrogate kind the shipped checkpoint (``workbench.surrogates.load``) is compressed
+(:func:`compress_surrogate`: its trunk MLP, or every member of the acoustic ensemble) and scored
+against held-out physics designs with the surrogate's accuracy metric (median |Δlog10 FE| for
+THz, J MAE in dB for acoustic). Post-training quantization calibrates on Sobol designs of the
+env's design space; PEQA, AlphaTuning and the fine-tuning after pruning train on separate physics
+designs with the surrogate's own loss. Quantization rows are dense (``w8a8-smooth`` and
+``w8a8-rotate``: W8A8 with SmoothQuant migration, α = 0.5, or the Hadamard rotation); pruning rows
+are fp32 (``prune-*``) or the BED-pruned network with RTN codes (``prune-bed+rtn``). Rows carry ``model``,
+``method``, ``bits`` (32 = float), ``sparsity``, ``error``, ``added_error`` (minus the fp32
+error), ``bytes`` (stored size of the network) and ``calibration_s``; BED rows add
+``dp_retained_fraction`` (kept Σ|W| over the exact optimum's) and ``speedup_vs_dp`` (exact
+selection time over BED's, on the same layers).
 """
 
 from __future__ import annotations
@@ -20,60 +25,82 @@ from pathlib import Path
 
 import torch
 from matplotlib.figure import Figure
-from torch import nn
 
-from ._data import KINDS, PhysicsData, design_inputs, fit, make_mlp, masked_mse, physics_data, surrogate_error
-from ._layers import model_bytes, quantizable_layers
-from ._methods import PRUNE_METHODS, apply_masks, bcq, prune, ptq, select_blocks, sparse_model, tune_scales, w8a8
+from ..surrogates import Dataset, load, make_dataset, train_thz
+from ._layers import compressed_layers, model_bytes
+from ._methods import PRUNE_METHODS, select_blocks
 from ._quant import QuantSpec
+from ._surrogate import (
+    KINDS,
+    Surrogate,
+    calibration_inputs,
+    compress_surrogate,
+    hidden_layers,
+    surrogate_error,
+    trunk,
+    with_trunk,
+)
 
 BITS = (8, 4, 3, 2)
 SPARSITIES = (0.5, 0.7, 0.8)
 PEQA_EPS_GAP = 4.0
+SMOOTH_ALPHA = 0.5
 
 
 @dataclass(frozen=True)
 class BenchSize:
-    """Sizes of one bench run (``default`` stays within minutes on one core; ``large`` is slower)."""
+    """Sizes of one bench run (``default`` stays within tens of minutes on one loaded core; ``large`` is slower).
 
-    n_thz: int
-    n_acoustic: int
-    n_test: int
-    train_steps: int
+    Physics designs: ``thz_test`` / ``acoustic_test`` held out for the error, ``thz_tune`` /
+    ``acoustic_tune`` for scale tuning and fine-tuning; ``calib`` Sobol designs (no physics) for
+    post-training quantization; ``iters`` FlexRound / LRQ steps; ``tune_steps`` PEQA /
+    AlphaTuning steps; ``finetune_epochs`` epochs after pruning; ``block`` N; ``bits`` and
+    ``sparsities`` the grid of rows.
+    """
+
+    thz_test: int
+    thz_tune: int
+    acoustic_test: int
+    acoustic_tune: int
     calib: int
     iters: int
     tune_steps: int
-    finetune_steps: int
+    finetune_epochs: int
     block: int = 16
+    bits: tuple[int, ...] = BITS
+    sparsities: tuple[float, ...] = SPARSITIES
 
     @classmethod
     def named(cls, name: str) -> BenchSize:
         """``"default"`` or ``"large"``."""
         sizes = {
-            "default": cls(2048, 3000, 512, 1500, 1024, 200, 200, 300),
-            "large": cls(8192, 8192, 1024, 4000, 4096, 1000, 1000, 1000),
+            "default": cls(512, 1024, 128, 256, 512, 100, 100, 3),
+            "large": cls(2048, 8192, 512, 2048, 4096, 1000, 1000, 30),
         }
         if name not in sizes:
             raise ValueError(f"size must be one of {tuple(sizes)}; got size={name!r}")
         return sizes[name]
 
+    def counts(self, kind: str) -> tuple[int, int]:
+        """(held-out, tuning) physics designs of ``kind``."""
+        return (self.thz_test, self.thz_tune) if kind == "thz" else (self.acoustic_test, self.acoustic_tune)
 
-def _loss(data: PhysicsData) -> Callable[[nn.Module, torch.Tensor], torch.Tensor]:
-    return lambda model, i: masked_mse(model(data.x[i]), data.y[i], data.valid[i])
+
+def _physics(surrogate: Surrogate, n: int, seed: int, env: dict | None = None) -> Dataset:
+    """``n`` Sobol designs of the surrogate's env (or ``env``) and their physics responses."""
+    return make_dataset(surrogate.kind, n, seed, env=surrogate.metadata["env"] if env is None else env)
 
 
 def _rows_for_kind(kind: str, size: BenchSize, seed: int, log: Callable[[str], None]) -> tuple[list[dict], dict]:
-    n = size.n_thz if kind == "thz" else size.n_acoustic
-    log(f"{kind}: physics data for {n} designs")
-    train, test = physics_data(kind, n, seed).split(n - size.n_test)
-    start = time.perf_counter()
-    fp32 = fit(make_mlp(kind, seed), train, size.train_steps, 2e-3, seed)
-    log(f"{kind}: fp32 MLP trained in {time.perf_counter() - start:.1f} s")
+    fp32 = load(kind)
+    n_test, n_tune = size.counts(kind)
+    log(f"{kind}: physics of {n_test} held-out and {n_tune} tuning designs")
+    test, tune = _physics(fp32, n_test, seed + 1), _physics(fp32, n_tune, seed + 2)
+    calib = calibration_inputs(fp32, size.calib, seed + 3)
     base = surrogate_error(fp32, test)
-    _, calib = design_inputs(kind, size.calib, seed + 1)
     rows: list[dict] = []
 
-    def add(method: str, bits: int, sparsity: float, model: nn.Module, seconds: float, **extra: float) -> None:
+    def add(method: str, bits: int, sparsity: float, model: Surrogate, seconds: float, **extra: float) -> None:
         error = surrogate_error(model, test)
         rows.append(
             {
@@ -83,106 +110,118 @@ def _rows_for_kind(kind: str, size: BenchSize, seed: int, log: Callable[[str], N
                 "sparsity": sparsity,
                 "error": error,
                 "added_error": error - base,
-                "bytes": model_bytes(model),
+                "bytes": model_bytes(trunk(model)),
                 "calibration_s": seconds,
                 **extra,
             }
         )
 
+    def run(method: str, bits: int, **options: object) -> tuple[Surrogate, float]:
+        return compress_surrogate(
+            fp32,
+            method,
+            QuantSpec(bits=bits) if bits <= 8 else None,
+            calib,
+            iters=size.iters,
+            data=tune,
+            steps=size.tune_steps,
+            epochs=size.finetune_epochs,
+            block=size.block,
+            seed=seed,
+            **options,
+        )
+
     add("fp32", 32, 0.0, fp32, 0.0)
-    tune = _loss(train)
-    for bits in BITS:
+    for bits in size.bits:
         log(f"{kind}: {bits}-bit methods")
-        spec = QuantSpec(bits=bits)
-        for method in ("rtn", "adadim", "flexround", "lrq"):
-            model, report = ptq(fp32, spec, method, calib, iters=size.iters, blocks="model", seed=seed)
-            add(method, bits, 0.0, model, report.seconds)
-            if method == "rtn":
-                peqa, tuned = tune_scales(model, tune, len(train.x), size.tune_steps, lr=1e-2, seed=seed)
-                add("peqa", bits, 0.0, peqa, report.seconds + tuned.seconds)
-        model, report = bcq(fp32, q=bits)
-        add("bcq", bits, 0.0, model, report.seconds)
-        alpha, tuned = tune_scales(model, tune, len(train.x), size.tune_steps, lr=1e-2, seed=seed)
-        add("alphatuning", bits, 0.0, alpha, report.seconds + tuned.seconds)
-    model, report = w8a8(fp32)
-    add("w8a8", 8, 0.0, model, report.seconds)
-    hidden = [name for name, _ in quantizable_layers(fp32)[1:-1]]
-    model, report = w8a8(fp32, act_layers=hidden)
-    add("w8a8-hidden", 8, 0.0, model, report.seconds)
-    for sparsity in SPARSITIES:
-        log(f"{kind}: block pruning at {sparsity:.0%}")
-        seconds = _selection_seconds(fp32, sparsity, size.block)
-        scores = {}
+        for method in ("rtn", "adadim", "flexround", "lrq", "peqa", "bcq", "alphatuning"):
+            add(method, bits, 0.0, *run(method, bits))
+    add("w8a8", 8, 0.0, *run("w8a8", 8))
+    add("w8a8-smooth", 8, 0.0, *run("w8a8", 8, smooth=SMOOTH_ALPHA))
+    add("w8a8-rotate", 8, 0.0, *run("w8a8", 8, rotate=True))
+    log(f"{kind}: block pruning")
+    for sparsity in size.sparsities:
+        seconds = _selection_seconds(trunk(fp32), sparsity, size.block)
+        scores = {m: _kept_score(trunk(fp32), m, sparsity, size.block) for m in PRUNE_METHODS}
         for method in ("dp", "bed", "aligned"):
-            pruned, masks, report = prune(fp32, sparsity, method, size.block)
-            scores[method] = sum(layer["score"] for layer in report.layers.values())
-            fit(pruned, train, size.finetune_steps, 5e-4, seed, after_step=apply_masks(pruned, masks))
             extra = {}
             if method == "bed":
                 extra = {
                     "dp_retained_fraction": scores["bed"] / scores["dp"],
                     "speedup_vs_dp": seconds["dp"] / seconds["bed"],
                 }
-            add(f"prune-{method}", 32, sparsity, sparse_model(pruned, masks, size.block), seconds[method], **extra)
-            if method == "bed":
-                for bits in (8, 4):
-                    packed = sparse_model(pruned, masks, size.block, QuantSpec(bits=bits))
-                    add("prune-bed+rtn", bits, sparsity, packed, seconds[method])
-    peqa_case = _peqa_case(kind, fp32, train, size, seed, log) if kind == "thz" else {}
+            model, _ = run(f"prune-{method}", 32, sparsity=sparsity)
+            add(f"prune-{method}", 32, sparsity, model, seconds[method], **extra)
+        for bits in (8, 4):
+            add("prune-bed+rtn", bits, sparsity, *run("rtn", bits, sparsity=sparsity))
+    peqa_case = _peqa_case(fp32, size, seed, calib, log) if kind == "thz" else {}
     return rows, peqa_case
 
 
-def _selection_seconds(model: nn.Module, sparsity: float, block: int, repeats: int = 5) -> dict[str, float]:
-    """Best-of-``repeats`` time of each block selector over the pruned (hidden) layers, s, after a warm-up."""
-    weights = [layer.weight.detach() for _, layer in quantizable_layers(model)[1:-1]]
+def _kept_score(network: torch.nn.Module, method: str, sparsity: float, block: int) -> float:
+    """Kept Σ|W| of one selector over the pruned (hidden) layers."""
+    layers = dict(network.named_modules())
+    return sum(select_blocks(method, layers[n].weight.detach(), sparsity, block).score for n in hidden_layers(network))
+
+
+def _selection_seconds(network: torch.nn.Module, sparsity: float, block: int, repeats: int = 10) -> dict[str, float]:
+    """Selection time of each block selector over the pruned (hidden) layers, s: per layer the best of
+    ``repeats`` calls after a warm-up, summed over layers."""
+    layers = dict(network.named_modules())
+    weights = [layers[n].weight.detach() for n in hidden_layers(network)]
     out = {}
     for method in PRUNE_METHODS:
         select_blocks(method, torch.rand(2 * block, 2), 0.5, block)  # compile the Numba kernels first
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for w in weights:
+        total = 0.0
+        for w in weights:
+            best = float("inf")
+            for _ in range(repeats):
+                start = time.perf_counter()
                 select_blocks(method, w, sparsity, block)
-            best = min(best, time.perf_counter() - start)
-        out[method] = best
+                best = min(best, time.perf_counter() - start)
+            total += best
+        out[method] = total
     return out
 
 
-def _peqa_case(
-    kind: str, fp32: nn.Module, source: PhysicsData, size: BenchSize, seed: int, log: Callable[[str], None]
-) -> dict:
-    """Adapt the THz MLP (gap permittivity 9) to another gap permittivity: 4-bit scales only (PEQA)
-    vs full fine-tuning vs retraining, same steps and data."""
-    n = size.n_thz // 2
-    log(f"{kind}: PEQA use case, eps_gap={PEQA_EPS_GAP:g} data for {n} designs")
-    stats = (source.mean, source.std)
-    train, test = physics_data(kind, n, seed + 2, eps_gap=PEQA_EPS_GAP, stats=stats).split(n - size.n_test)
-    steps = size.tune_steps * 3
-    _, calib = design_inputs(kind, size.calib, seed + 1)
-    quant, _ = ptq(fp32, QuantSpec(bits=4), "flexround", calib, iters=size.iters, blocks="model", seed=seed)
-    peqa, report = tune_scales(quant, _loss(train), len(train.x), steps, lr=1e-2, seed=seed)
+def _peqa_case(source: Surrogate, size: BenchSize, seed: int, calib: torch.Tensor, log: Callable[[str], None]) -> dict:
+    """Adapt the shipped THz surrogate (gap permittivity 9) to gap permittivity 4: 4-bit scales only
+    (PEQA, from RTN codes) vs full fine-tuning vs retraining, on the same new physics data."""
+    env = dict(source.metadata["env"], eps_gap=PEQA_EPS_GAP)
+    n_test, n_tune = size.counts("thz")
+    log(f"thz: PEQA use case, eps_gap={PEQA_EPS_GAP:g} physics of {n_tune} + {n_test} designs")
+    train, test = _physics(source, n_tune, seed + 4, env), _physics(source, n_test, seed + 5, env)
+    meta = copy.deepcopy(source.metadata) | {"env": env}
+    shell = type(source)(meta, copy.deepcopy(source.net))  # the gold/ε=9 network, asked with ε=4 features
+    epochs = size.finetune_epochs * 3
+    steps = epochs * -(-int(0.9 * len(train)) // 256)  # the same number of optimiser steps as the fine-tuning
+    quant, _ = compress_surrogate(shell, "rtn", QuantSpec(bits=4))
+    peqa, peqa_s = compress_surrogate(shell, "peqa", QuantSpec(bits=4), calib, data=train, steps=steps, seed=seed)
     start = time.perf_counter()
-    full = fit(copy.deepcopy(fp32), train, steps, 5e-4, seed)
+    full = with_trunk(shell, copy.deepcopy(trunk(shell)))
+    full.fit(train, epochs, lr=5e-4, seed=seed)
     full_s = time.perf_counter() - start
     start = time.perf_counter()
-    retrained = fit(make_mlp(kind, seed + 3), train, steps, 2e-3, seed)
+    network = source.metadata["network"]
+    retrained = train_thz(train, network["head"], network["width"], network["depth"], epochs, seed=seed)
     retrain_s = time.perf_counter() - start
-    fp_before, q_before = surrogate_error(fp32, test), surrogate_error(quant, test)
+    fp_before, q_before = surrogate_error(shell, test), surrogate_error(quant, test)
     peqa_after, full_after = surrogate_error(peqa, test), surrogate_error(full, test)
-    trained = sum(layer["trained"] for layer in report.layers.values())
-    total = sum(p.numel() for p in fp32.parameters())
+    trained = sum(m.scale.numel() for _, m in compressed_layers(trunk(peqa)))
+    total = sum(p.numel() for p in trunk(source).parameters())
     return {
-        "model": kind,
+        "model": "thz",
         "from_eps_gap": 9.0,
         "to_eps_gap": PEQA_EPS_GAP,
         "steps": steps,
-        "train_designs": len(train.x),
+        "epochs": epochs,
+        "train_designs": len(train),
         "fp32_error_before": fp_before,
         "int4_error_before": q_before,
         "peqa_error": peqa_after,
         "full_finetune_error": full_after,
         "retrain_error": surrogate_error(retrained, test),
-        "peqa_s": report.seconds,
+        "peqa_s": peqa_s,
         "full_finetune_s": full_s,
         "retrain_s": retrain_s,
         "recovered_fraction": (q_before - peqa_after) / (fp_before - full_after),
@@ -204,9 +243,10 @@ def _goals(rows: list[dict], peqa: list[dict]) -> dict:
             "flexround4_over_rtn4": pick(kind, "flexround", 4)["added_error"] / rtn4["added_error"],
             "lrq4_over_rtn4": pick(kind, "lrq", 4)["added_error"] / rtn4["added_error"],
             "w8a8_added_fraction": pick(kind, "w8a8", 8)["added_error"] / base["error"],
-            "w8a8_hidden_added_fraction": pick(kind, "w8a8-hidden", 8)["added_error"] / base["error"],
+            "w8a8_smooth_added_fraction": pick(kind, "w8a8-smooth", 8)["added_error"] / base["error"],
+            "w8a8_rotate_added_fraction": pick(kind, "w8a8-rotate", 8)["added_error"] / base["error"],
         }
-        for s in SPARSITIES:
+        for s in sorted({r["sparsity"] for r in rows if (r["model"], r["method"]) == (kind, "prune-bed")}):
             bed = pick(kind, "prune-bed", 32, s)
             goals[kind][f"sparsity_{s:g}"] = {
                 "dp_retained_fraction": bed["dp_retained_fraction"],
@@ -276,7 +316,7 @@ def figure(rows: list[dict]) -> Figure:
             pts = sorted((r["bits"], r["error"]) for r in mine if r["method"] == method)
             ax_bits.plot(*zip(*pts), marker="o", label=method)
         ax_bits.axhline(base, color="k", ls="--", label="fp32")
-        ax_bits.set(xlabel="bits", ylabel=unit, yscale="log", title=f"{kind}: quantization", xticks=list(BITS))
+        ax_bits.set(xlabel="bits", ylabel=unit, yscale="log", title=f"{kind}: quantization")
         ax_bits.legend(fontsize=8)
         for method, bits in (("prune-aligned", 32), ("prune-bed", 32), ("prune-dp", 32), ("prune-bed+rtn", 4)):
             pts = sorted((r["sparsity"], r["error"]) for r in mine if (r["method"], r["bits"]) == (method, bits))

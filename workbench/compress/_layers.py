@@ -8,10 +8,12 @@ module with the original's call signature. Packed layouts are described in ``_pa
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import scipy.linalg
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -50,7 +52,12 @@ class LayerPayload:
 
     Exactly one of ``weight`` (float), ``codes`` (int16, with ``spec``, ``scale``, ``zero``) or
     ``alpha`` + ``planes`` (BCQ) is given. ``mask`` (bool) with ``block`` marks 1×N block sparsity;
-    ``act_bits`` = 8 quantizes the layer's input per row on the fly (W8A8).
+    ``act_bits`` = 8 quantizes the layer's input per row on the fly (W8A8); ``smooth`` (C_in,) > 0
+    then divides the input per channel before it is quantized, the codes holding W·diag(smooth)
+    (SmoothQuant's migration of activation outliers into the weights); ``rotate`` then multiplies
+    the (smoothed) input by the orthonormal Hadamard matrix H (C_in a power of two), the codes
+    holding W·diag(smooth)·H, so outliers spread over every channel before the per-row grid is set
+    (QuaRot's online rotation; H is rebuilt, not stored).
     """
 
     weight: torch.Tensor | None = None
@@ -63,6 +70,15 @@ class LayerPayload:
     mask: torch.Tensor | None = None
     block: int | None = None
     act_bits: int | None = None
+    smooth: torch.Tensor | None = None
+    rotate: bool = False
+
+
+def hadamard(n: int) -> torch.Tensor:
+    """The (n, n) orthonormal Hadamard matrix (Sylvester), n a power of two: H·Hᵀ = I."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1 or n & (n - 1):
+        raise ValueError(f"n must be a power of two >= 1; got n={n!r}")
+    return torch.as_tensor(scipy.linalg.hadamard(n) / math.sqrt(n), dtype=torch.float32)
 
 
 def quantize_rows(x: torch.Tensor, bits: int, dim: int) -> torch.Tensor:
@@ -92,6 +108,7 @@ class CompressedLinear(nn.Module):
         self.spec = QuantSpec(**config["spec"]) if config.get("spec") else None
         self.block = config.get("block")
         self.act_bits = config.get("act_bits")
+        self.rotation = hadamard(self.shape[1]) if config.get("rotate") else None
         self._cache: torch.Tensor | None = None
 
     @classmethod
@@ -109,6 +126,7 @@ class CompressedLinear(nn.Module):
             "spec": asdict(payload.spec) if payload.spec else None,
             "block": payload.block if sparse else None,
             "act_bits": payload.act_bits,
+            "rotate": payload.rotate,
         }
         module = cls(kind, shape, config)
         tensors: dict[str, torch.Tensor] = {}
@@ -131,6 +149,8 @@ class CompressedLinear(nn.Module):
             tensors["weight"] = payload.weight.detach().float().clone()
         if layer.bias is not None:
             tensors["bias"] = layer.bias.detach().clone()
+        if payload.smooth is not None:
+            tensors["smooth"] = payload.smooth.detach().float().clone()
         module.load_tensors(tensors)
         if kind != "linear":
             module.conv_shape = tuple(layer.weight.shape)
@@ -185,13 +205,22 @@ class CompressedLinear(nn.Module):
         w = self.dense_weight()
         bias = getattr(self, "bias", None)
         if self.kind == "linear":
-            if self.act_bits:
-                x = quantize_rows(x, self.act_bits, dim=-1)
-            return F.linear(x, w, bias)
-        if self.act_bits:
-            x = quantize_rows(x, self.act_bits, dim=1)
+            return F.linear(self._input(x, -1), w, bias)
+        x = self._input(x, 1)
         conv = F.conv1d if self.kind == "conv1d" else F.conv2d
         return conv(x, w.reshape(self.conv_shape), bias)
+
+    def _input(self, x: torch.Tensor, dim: int) -> torch.Tensor:
+        """The input as the weight expects it: smoothed, rotated and quantized per row (W8A8), or unchanged."""
+        if not self.act_bits:
+            return x
+        x = x.movedim(dim, -1)
+        smooth = getattr(self, "smooth", None)
+        if smooth is not None:
+            x = x / smooth
+        if self.rotation is not None:
+            x = x @ self.rotation
+        return quantize_rows(x, self.act_bits, dim=-1).movedim(-1, dim)
 
     def nbytes(self) -> int:
         """Bytes of everything stored for this layer (packed weights, scales, indices, bias)."""

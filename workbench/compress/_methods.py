@@ -18,6 +18,7 @@ from ._layers import (
     LayerPayload,
     compress_model,
     compressed_layers,
+    hadamard,
     quantizable_layers,
     set_module,
     weight_matrix,
@@ -221,20 +222,55 @@ def ptq(
 
 
 def w8a8(
-    model: nn.Module, layers: list[str] | None = None, act_layers: list[str] | None = None
+    model: nn.Module,
+    layers: list[str] | None = None,
+    act_layers: list[str] | None = None,
+    smooth: float | None = None,
+    calib: torch.Tensor | None = None,
+    rotate: bool = False,
 ) -> tuple[nn.Module, Report]:
     """8-bit symmetric per-channel RTN weights and dynamic per-row 8-bit activations (W8A8).
 
     ``layers`` get int8 weights (default all); of those, ``act_layers`` (default all of them) also
     quantize their inputs per row; the others keep float inputs.
+
+    ``smooth`` = α in [0, 1] turns on SmoothQuant's scale migration for the layers with quantized
+    inputs: per input channel j, s_j = max|X_j|^α / max|W_j|^(1−α) from the fp32 inputs X on the
+    calibration inputs ``calib`` (required then); the input is divided by s before its per-row
+    quantization and the weight multiplied by s before its own, so outlier input channels stop
+    setting every row's activation grid. The report lists each layer's max s / min s.
+
+    ``rotate`` (QuaRot's online Hadamard rotation) multiplies the (smoothed) input of every layer
+    with quantized inputs and a power-of-two C_in by the orthonormal Hadamard matrix H and the
+    weight by the same H (x·Wᵀ = (x·H)·(W·H)ᵀ), which spreads outlier channels over the whole row
+    before both grids are set; other layers are left unrotated (``report.layers[name]["rotated"]``).
     """
-    start = time.perf_counter()
-    spec = QuantSpec(bits=8, symmetric=True, granularity="channel")
+    if smooth is not None and not (isinstance(smooth, float | int) and 0.0 <= smooth <= 1.0):
+        raise ValueError(f"smooth must be in [0, 1] or None; got smooth={smooth!r}")
     targets = _check_layers(model, layers)
     with_act = set(targets if act_layers is None else _check_layers(model, act_layers))
+    if smooth is not None:
+        calib = _check_calibration(calib)
+    start = time.perf_counter()
+    spec = QuantSpec(bits=8, symmetric=True, granularity="channel")
+    report = Report()
     payloads = {}
     for name, layer in targets.items():
         w = weight_matrix(layer)
+        factor = None
+        if smooth is not None and name in with_act:
+            x, _ = _capture(model, layer, calib)
+            channels = x.movedim(-1 if isinstance(layer, nn.Linear) else 1, 0).reshape(w.shape[1], -1)
+            x_max = channels.abs().amax(dim=1)
+            w_max = w.abs().amax(dim=0)
+            factor = (x_max.clamp_min(1e-5) ** smooth / w_max.clamp_min(1e-5) ** (1.0 - smooth)).clamp(1e-4, 1e4)
+            w = w * factor
+            report.layers[name] = {"smooth_spread": float(factor.max() / factor.min())}
+        turn = rotate and name in with_act and w.shape[1] & (w.shape[1] - 1) == 0
+        if turn:
+            w = w @ hadamard(w.shape[1])
+        if rotate:
+            report.layers.setdefault(name, {})["rotated"] = turn
         scale, zero = rtn_params(w, spec)
         payloads[name] = LayerPayload(
             codes=quantize(w, scale, zero, spec),
@@ -242,8 +278,11 @@ def w8a8(
             scale=scale,
             zero=zero,
             act_bits=8 if name in with_act else None,
+            smooth=factor,
+            rotate=turn,
         )
-    return compress_model(model, payloads), Report(time.perf_counter() - start)
+    report.seconds = time.perf_counter() - start
+    return compress_model(model, payloads), report
 
 
 def bcq(

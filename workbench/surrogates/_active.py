@@ -34,6 +34,7 @@ import itertools
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -149,7 +150,13 @@ class ActiveConfig:
             if not (isinstance(initial, int) and initial >= 16):
                 raise ValueError(f"initial must be an integer >= 16; got initial={initial!r}")
             return initial
-        return int(load(self.search.kind, self.model, env=self.search.env_config()).metadata["training"]["designs"])
+        metadata = load(self.search.kind, self.model, env=self.search.env_config()).metadata
+        if "compression" in metadata:
+            raise ValueError(
+                f"model must be an fp32 checkpoint (the loop refits it); got the compressed surrogate {self.model} "
+                "(compare compressed surrogates in the loop with `workbench bench compress-search`)"
+            )
+        return int(metadata["training"]["designs"])
 
 
 @dataclass(frozen=True)
@@ -333,12 +340,16 @@ def _keys(index: np.ndarray) -> list[tuple[int, ...]]:
     return [tuple(int(k) for k in row) for row in index]
 
 
-def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
+def surrogate_search(
+    cfg: ActiveConfig, serve: Callable[[ThzSurrogate | AcousticSurrogate], Any] | None = None
+) -> ActiveResult:
     """Run a surrogate-assisted search (see the module docstring) and write its run folder.
 
-    The folder holds ``config.json``, ``metrics.csv`` (one row per round: physics and surrogate
-    evaluations so far, designs verified by the agent step and by the trust-region step, the
-    radius, the gap between the surrogate's and the physics' objective of the agent step's
+    ``serve``, if given, maps the fitted surrogate to the one the agent searches and the ranking
+    reads (e.g. a compressed copy); it is called again after every refit, and refits train the
+    fitted surrogate. The folder holds ``config.json``, ``metrics.csv`` (one row per round: physics
+    and surrogate evaluations so far, designs verified by the agent step and by the trust-region
+    step, the radius, the gap between the surrogate's and the physics' objective of the agent step's
     verified designs, the best verified objective), ``best.json`` (physics-verified only) and the
     family's plot of the best design.
     """
@@ -360,6 +371,7 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
         surrogate = load(search.kind, cfg.model, env=env_config)
         data = None
     used = cfg.first_training_set()
+    served = surrogate if serve is None else serve(surrogate)
     verified: dict[tuple[int, ...], float] = {}
     if data is not None:  # the training designs are physics-evaluated designs: the best of them counts
         verified.update(zip(_keys(data.index), _objectives(physics_core, data.index).tolist()))
@@ -381,14 +393,14 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
         writer.writeheader()
         while used < cfg.physics_budget:
             rounds += 1
-            recorder = _Recorder(surrogate)
-            before = surrogate.physics_evaluations
+            recorder = _Recorder(served)
+            before = served.physics_evaluations
             surrogate_evaluations += agent.run(recorder, rounds)
-            used += surrogate.physics_evaluations - before  # designs outside the training box went to the physics
+            used += served.physics_evaluations - before  # designs outside the training box went to the physics
             visited = np.unique(_grid_index(grid, np.concatenate(recorder.columns)), axis=0)
             fresh = np.array([row for row in visited if tuple(int(k) for k in row) not in verified], dtype=np.int64)
             fresh = fresh.reshape(-1, grid.dim)
-            scorer = _Scorer(search, surrogate)
+            scorer = _Scorer(search, served)
             row: dict[str, Any] = {"round": rounds, "verified": 0, "local_verified": 0, "radius": radius}
             chosen = [np.zeros((0, grid.dim), np.int64)]
             if len(fresh):
@@ -432,8 +444,9 @@ def surrogate_search(cfg: ActiveConfig) -> ActiveResult:
                 tic = time.perf_counter()
                 surrogate.fit(data, cfg.refit_epochs, lr=5e-4, seed=search.seed + rounds)
                 row["refit_s"] = round(time.perf_counter() - tic, 2)
+                served = surrogate if serve is None else serve(surrogate)
             row |= {
-                "out_of_bounds": surrogate.out_of_bounds,
+                "out_of_bounds": served.out_of_bounds,
                 "physics_evaluations": used,
                 "surrogate_evaluations": surrogate_evaluations,
                 "training_designs": 0 if data is None else len(data),

@@ -80,10 +80,15 @@ def load(
         raise ValueError(f"surrogate checkpoint {file} does not exist")
     try:
         blob = torch.load(file, map_location="cpu", weights_only=True)
-        metadata = json.loads(blob["metadata"])
-        state = blob["state"]
+        compressed = "layers" in blob
+        metadata = {} if compressed else json.loads(blob["metadata"])
+        state = {} if compressed else blob["state"]
     except (OSError, RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as error:
         raise ValueError(f"surrogate checkpoint {file} is not a readable checkpoint: {error}") from None
+    if compressed:  # written by workbench.compress.save_surrogate
+        from ..compress import load_surrogate
+
+        return load_surrogate(kind, file, env=env)
     if metadata.get("format") != FORMAT:
         raise ValueError(f"surrogate checkpoint {file}: format must be {FORMAT}; got format={metadata.get('format')!r}")
     if metadata.get("kind") != kind:
