@@ -154,6 +154,21 @@ def test_the_ddqn_budget_study_specs_cover_the_budgets_and_seeds_of_the_study():
     assert (paper.budgets, len(paper.seeds)) == ((200000,), 3)
 
 
+def test_agent_env_config_merges_over_the_spec_env_config_and_keeps_old_hashes(tmp_path):
+    settings = load_spec(ROOT / "examples" / "sweeps" / "ddqn_settings.yaml")
+    trials = {t.method: t for t in settings.trials() if t.seed == 0}
+    assert trials["earlier"].config["env"] == {"move_steps": [1]}
+    assert trials["gamma09-moves16"].config["env"] == {"move_steps": [1, 4, 16]}
+    assert trials["defaults"].config["env"] == {}  # the search resolves its own move steps
+    data = spec_data() | {"env_config": {"start": "center"}}
+    data["agents"][0] = data["agents"][0] | {"env_config": {"start": "random"}}
+    spec = load_spec(write_spec(tmp_path / "s.yaml", data))
+    first, last = spec.trials()[0], spec.trials()[-1]
+    assert first.config["env"] == {"start": "random"} and last.config["env"] == {"start": "center"}
+    plain = parse_spec(spec_data(), "a.yaml")
+    assert all("env_config" not in agent for agent in plain.content()["agents"])  # hashes of older specs hold
+
+
 # ----------------------------------------------------------------------------------------- store
 
 

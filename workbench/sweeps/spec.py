@@ -18,6 +18,7 @@ A spec (see ``examples/sweeps/quick.yaml``)::
         label: ddqn                # method name in the report (default: the agent name)
         num_envs: 8                # any other key: a SearchConfig field
         grid: {options.learning_rate: [1.0e-3, 3.0e-4]}   # per-agent grid; "options.<key>" grids options
+        env_config: {move_steps: [1]}   # per-agent env keys, merged over the top-level env_config
       - agent: de
         options: {popsize: 10}     # SearchConfig.agent_options
 
@@ -58,7 +59,7 @@ _TOP_KEYS = (
     "runs_root",
     "agents",
 )
-_AGENT_KEYS = ("agent", "label", "options", "grid")
+_AGENT_KEYS = ("agent", "label", "options", "grid", "env_config")
 _SET_BY_SWEEP = {
     "objective": "objective",
     "target_frequency": "targets",
@@ -81,13 +82,14 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """One ``agents:`` entry: an agent name, its label, SearchConfig settings, options and grid."""
+    """One ``agents:`` entry: an agent name, its label, SearchConfig settings, options, grid and env keys."""
 
     agent: str
     label: str
     settings: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     grid: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    env_config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ class SweepSpec:
                     "settings": a.settings,
                     "options": a.options,
                     "grid": {k: list(v) for k, v in a.grid.items()},
+                    **({"env_config": a.env_config} if a.env_config else {}),  # absent when empty: old hashes hold
                 }
                 for a in self.agents
             ],
@@ -202,7 +205,7 @@ class SweepSpec:
                         "steps": budget,
                         "seed": seed,
                         "agent": entry.agent,
-                        "env": dict(self.env_config),
+                        "env": {**self.env_config, **entry.env_config},
                     }
                     if options:
                         config["agent_options"] = options
@@ -367,8 +370,9 @@ class _Parser:
         grid = self.grid(f"{where}.grid", entry.get("grid", {}))
         for key in set(grid) & set(shared_grid):
             raise SpecError(f"{self.source}: {where}.grid.{key} repeats the top-level grid.{key}; keep one of them")
+        env_config = self.mapping(f"{where}.env_config", entry.get("env_config", {}))
         settings = {key: self.setting(f"{where}.{key}", key, v) for key, v in entry.items() if key not in _AGENT_KEYS}
-        return AgentSpec(agent=name, label=label, settings=settings, options=options, grid=grid)
+        return AgentSpec(agent=name, label=label, settings=settings, options=options, grid=grid, env_config=env_config)
 
     def spec(self, data: Any) -> SweepSpec:
         data = self.mapping("the spec", data)
