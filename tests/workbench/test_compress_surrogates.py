@@ -132,7 +132,9 @@ def test_compress_refuses_bad_input_naming_the_parameter():
         ({"method": "gptq"}, "method must be one of .* got method='gptq'"),
         ({"method": "prune-bed", "sparsity": 1.0}, r"sparsity must be in \[0, 1\); got sparsity=1.0"),
         ({"method": "prune-bed", "sparsity": 0.5}, "needs physics data; got data=None"),
-        ({"method": "flexround", "smooth": 0.5}, "smooth and rotate are w8a8 options"),
+        ({"method": "flexround", "smooth": 0.5}, "smooth, rotate and float_inputs are w8a8 options"),
+        ({"method": "rtn", "float_inputs": 1}, "smooth, rotate and float_inputs are w8a8 options.* float_inputs=1"),
+        ({"method": "w8a8", "float_inputs": 6}, r"float_inputs must be an integer in \[0, 5\] .* got float_inputs=6"),
         ({"spec": QuantSpec(granularity="group", group_size=5)}, "group_size must divide the input channels of 0"),
         ({"method": "flexround"}, "calib must be a tensor of >= 1 calibration inputs"),
     ):
