@@ -456,7 +456,8 @@ def test_mixed_precision_w8a8_keeps_the_float_input_of_the_most_sensitive_layer(
     assert mixed < 0.1 * plain
 
 
-def test_act_sensitivity_is_the_output_change_of_quantizing_one_input_over_the_output_power():
+@pytest.mark.parametrize("first_output_only", [False, True])
+def test_act_sensitivity_is_the_output_change_of_quantizing_one_input_over_the_output_power(first_output_only):
     model, calib = mlp(), torch.randn(64, 5, generator=torch.Generator().manual_seed(2))
     payloads = {}
     for name in ("2", "6"):
@@ -466,12 +467,16 @@ def test_act_sensitivity_is_the_output_change_of_quantizing_one_input_over_the_o
         payloads[name] = LayerPayload(
             codes=quantize(w, scale, zero, spec), spec=spec, scale=scale, zero=zero, act_bits=8
         )
-    scores = act_sensitivity(model, payloads, calib)
+
+    def outputs(network: nn.Module) -> torch.Tensor:
+        return network(calib)[:, :1] if first_output_only else network(calib)
+
+    scores = act_sensitivity(model, payloads, calib, outputs if first_output_only else None)
     with torch.no_grad():
-        power = model(calib).square().mean()
+        power = outputs(model).square().mean()
         for name, payload in payloads.items():
-            quantized = compress_model(model, {name: payload})(calib)
-            floating = compress_model(model, {name: replace(payload, act_bits=None)})(calib)
+            quantized = outputs(compress_model(model, {name: payload}))
+            floating = outputs(compress_model(model, {name: replace(payload, act_bits=None)}))
             assert scores[name] == pytest.approx(float((quantized - floating).square().mean() / power), rel=1e-6)
             assert scores[name] > 0
 

@@ -27,9 +27,9 @@ from workbench.compress import (
 )
 from workbench.compress._bench import BenchSize, run_bench, write_outputs
 from workbench.compress._loop import compare_in_loop
-from workbench.compress._surrogate import METHODS, hidden_layers, trunk
+from workbench.compress._surrogate import METHODS, design_grid, hidden_layers, network_inputs, thz_log_t, trunk
 from workbench.search import SearchConfig
-from workbench.surrogates import ActiveConfig, load, make_dataset
+from workbench.surrogates import ActiveConfig, load, make_dataset, sobol_indices
 
 torch.set_num_threads(1)
 
@@ -52,6 +52,14 @@ def test_hidden_layers_are_the_inner_linears_of_every_mlp(thz):
     assert hidden_layers(trunk(thz)) == ["2", "4", "6"]
     members = trunk(load("acoustic")).members
     assert hidden_layers(trunk(load("acoustic"))) == [f"members.{k}.{i}" for k in range(len(members)) for i in (2, 4)]
+
+
+def test_thz_log_t_of_the_trunk_is_the_surrogates_own_prediction(thz):
+    """The mixed-precision W8A8 score reads ln|t| back from trunk inputs alone (Rayleigh frequencies un-standardised)."""
+    index = sobol_indices(design_grid(thz), 32, 5)
+    log_t = thz_log_t(thz, network_inputs(thz, index))(trunk(thz))
+    expected = np.log(np.abs(thz.predict(design_grid(thz).lengths(index))[0]))
+    np.testing.assert_allclose(log_t.detach().numpy(), expected, rtol=1e-5, atol=1e-5)  # float32 round trip
 
 
 def test_calibration_inputs_are_standardised_features_of_valid_designs(thz):

@@ -229,6 +229,7 @@ def w8a8(
     calib: torch.Tensor | None = None,
     rotate: bool = False,
     float_inputs: int = 0,
+    outputs: Callable[[nn.Module], torch.Tensor] | None = None,
 ) -> tuple[nn.Module, Report]:
     """8-bit symmetric per-channel RTN weights and dynamic per-row 8-bit activations (W8A8).
 
@@ -249,8 +250,9 @@ def w8a8(
     ``float_inputs`` = k > 0 is a sensitivity-based mixed-precision budget: each layer with
     quantized inputs is scored on ``calib`` (required then) by :func:`act_sensitivity`, the
     output error its 8-bit input alone adds, and the k highest-scoring layers keep float inputs
-    (their weights stay int8). ``report.layers[name]`` holds ``"act_sensitivity"`` and
-    ``"float_input"``. The held-out error plays no part in the choice.
+    (their weights stay int8). ``outputs`` (see :func:`act_sensitivity`) scores a quantity the
+    task cares about instead of the raw output. ``report.layers[name]`` holds ``"act_sensitivity"``
+    and ``"float_input"``. The held-out error plays no part in the choice.
     """
     if smooth is not None and not (isinstance(smooth, float | int) and 0.0 <= smooth <= 1.0):
         raise ValueError(f"smooth must be in [0, 1] or None; got smooth={smooth!r}")
@@ -294,7 +296,8 @@ def w8a8(
             rotate=turn,
         )
     if float_inputs:
-        scores = act_sensitivity(model, {name: payloads[name] for name in targets if name in with_act}, calib)
+        candidates = {name: payloads[name] for name in targets if name in with_act}
+        scores = act_sensitivity(model, candidates, calib, outputs)
         chosen = sorted(scores, key=scores.__getitem__, reverse=True)[:float_inputs]
         for name, score in scores.items():
             report.layers.setdefault(name, {}).update(act_sensitivity=score, float_input=name in chosen)
@@ -306,7 +309,12 @@ def w8a8(
     return compress_model(model, payloads), report
 
 
-def act_sensitivity(model: nn.Module, payloads: dict[str, LayerPayload], calib: torch.Tensor) -> dict[str, float]:
+def act_sensitivity(
+    model: nn.Module,
+    payloads: dict[str, LayerPayload],
+    calib: torch.Tensor,
+    outputs: Callable[[nn.Module], torch.Tensor] | None = None,
+) -> dict[str, float]:
     """How much each layer's 8-bit input alone perturbs the model's output on ``calib``.
 
     For each named W8A8 payload (``act_bits`` = 8), the model with only that layer compressed is
@@ -315,18 +323,26 @@ def act_sensitivity(model: nn.Module, payloads: dict[str, LayerPayload], calib: 
     over the fp32 output's mean square (dimensionless): the error the layer's activation grid adds,
     separated from its weight rounding, as in one-layer-at-a-time sensitivity analysis for
     mixed-precision post-training quantization.
+
+    ``outputs`` maps a network shaped like ``model`` to the compared quantity (default: the
+    network applied to ``calib``), e.g. what a surrogate's head makes of the network's output.
     """
     calib = _check_calibration(calib)
+    if outputs is None:
+
+        def outputs(network: nn.Module) -> torch.Tensor:
+            return network(calib)
+
     scores = {}
     with torch.no_grad():
-        reference = model(calib).float().square().mean().clamp_min(1e-30)
+        reference = outputs(model).float().square().mean().clamp_min(1e-30)
         for name, payload in payloads.items():
             if payload.act_bits != 8:
                 raise ValueError(
                     f"payloads must quantize their inputs (act_bits=8); got act_bits={payload.act_bits!r} for {name!r}"
                 )
-            quantized = compress_model(model, {name: payload})(calib)
-            floating = compress_model(model, {name: replace(payload, act_bits=None)})(calib)
+            quantized = outputs(compress_model(model, {name: payload}))
+            floating = outputs(compress_model(model, {name: replace(payload, act_bits=None)}))
             scores[name] = float((quantized - floating).square().mean() / reference)
     return scores
 
