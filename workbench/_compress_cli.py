@@ -61,6 +61,14 @@ def compress(
     smooth: Annotated[
         float | None, typer.Option(help="w8a8: SmoothQuant migration strength α in [0, 1] (default off).")
     ] = None,
+    rotate: Annotated[bool, typer.Option(help="w8a8: Hadamard rotation of the inputs of power-of-two width.")] = False,
+    float_inputs: Annotated[
+        int,
+        typer.Option(
+            help="w8a8: layers that keep float inputs, those whose 8-bit input adds the most output error "
+            "on the calibration designs (0: none)."
+        ),
+    ] = 0,
     model: Annotated[Path | None, typer.Option(help="Surrogate checkpoint; default: the shipped one.")] = None,
     designs: Annotated[
         int, typer.Option(help="Held-out physics designs for the error (and as many for tuning).")
@@ -114,6 +122,8 @@ def compress(
             steps=steps,
             epochs=epochs,
             smooth=smooth,
+            rotate=rotate,
+            float_inputs=float_inputs,
             seed=seed,
         )
     except ValueError as error:

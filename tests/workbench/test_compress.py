@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,14 +15,17 @@ from torch import nn
 from workbench.compress import (
     CompressedLinear,
     FlexRoundQuantizer,
+    LayerPayload,
     LRQQuantizer,
     QuantSpec,
+    act_sensitivity,
     adadim_choice,
     aligned_select,
     apply_masks,
     bcq,
     bcq_init,
     bed_select,
+    compress_model,
     compressed_layers,
     dequantize,
     from_blocks,
@@ -34,6 +38,7 @@ from workbench.compress import (
     pack_int4,
     prune,
     ptq,
+    quantizable_layers,
     quantize,
     rtn_params,
     save_compressed,
@@ -414,6 +419,105 @@ def test_rotated_w8a8_quantizes_the_rotated_input_against_the_rotated_weight():
     torch.testing.assert_close(
         layer(x), torch.nn.functional.linear(torch.round(xr / s) * s, layer.dense_weight(), layer.bias)
     )
+
+
+def _outlier_mlp() -> nn.Sequential:
+    """mlp() whose layer "4" sees one input channel 1,000× larger than the rest (same function up to rounding)."""
+    model = mlp()
+    with torch.no_grad():
+        model[2].weight[7] *= 1000.0
+        model[2].bias[7] *= 1000.0
+        model[4].weight[:, 7] /= 1000.0
+    return model
+
+
+def test_mixed_precision_w8a8_keeps_the_float_input_of_the_most_sensitive_layer():
+    model, calib = _outlier_mlp(), torch.randn(256, 5, generator=torch.Generator().manual_seed(1))
+    q, report = w8a8(model, calib=calib, float_inputs=1)
+    scores = {name: layer["act_sensitivity"] for name, layer in report.layers.items()}
+    assert max(scores, key=scores.__getitem__) == "4"
+    assert {name: layer["float_input"] for name, layer in report.layers.items()} == {
+        "0": False,
+        "2": False,
+        "4": True,
+        "6": False,
+    }
+    layers = dict(compressed_layers(q))
+    assert layers["4"].act_bits is None and all(layers[n].act_bits == 8 for n in ("0", "2", "6"))
+    # the float-input layer holds the plain int8 RTN weight and multiplies its input unchanged
+    w = model[4].weight.detach()
+    torch.testing.assert_close(layers["4"].dense_weight(), rtn_weight(w, QuantSpec(bits=8, symmetric=True)))
+    x = torch.randn(8, 32)
+    assert torch.equal(layers["4"](x), torch.nn.functional.linear(x, layers["4"].dense_weight(), layers["4"].bias))
+    with torch.no_grad():
+        ref = model(calib)
+        plain = (w8a8(model)[0](calib) - ref).pow(2).mean()
+        mixed = (q(calib) - ref).pow(2).mean()
+    assert mixed < 0.1 * plain
+
+
+@pytest.mark.parametrize("first_output_only", [False, True])
+def test_act_sensitivity_is_the_output_change_of_quantizing_one_input_over_the_output_power(first_output_only):
+    model, calib = mlp(), torch.randn(64, 5, generator=torch.Generator().manual_seed(2))
+    payloads = {}
+    for name in ("2", "6"):
+        w = dict(quantizable_layers(model))[name].weight.detach()
+        spec = QuantSpec(bits=8, symmetric=True)
+        scale, zero = rtn_params(w, spec)
+        payloads[name] = LayerPayload(
+            codes=quantize(w, scale, zero, spec), spec=spec, scale=scale, zero=zero, act_bits=8
+        )
+
+    def outputs(network: nn.Module) -> torch.Tensor:
+        return network(calib)[:, :1] if first_output_only else network(calib)
+
+    scores = act_sensitivity(model, payloads, calib, outputs if first_output_only else None)
+    with torch.no_grad():
+        power = outputs(model).square().mean()
+        for name, payload in payloads.items():
+            quantized = outputs(compress_model(model, {name: payload}))
+            floating = outputs(compress_model(model, {name: replace(payload, act_bits=None)}))
+            assert scores[name] == pytest.approx(float((quantized - floating).square().mean() / power), rel=1e-6)
+            assert scores[name] > 0
+
+
+def test_smoothed_weight_only_layer_still_divides_its_input():
+    """Codes holding W·diag(s) need x / s even when the input stays float (used by act_sensitivity)."""
+    layer = nn.Linear(8, 4)
+    s = torch.linspace(0.5, 4.0, 8)
+    w = layer.weight.detach() * s
+    spec = QuantSpec(bits=8, symmetric=True)
+    scale, zero = rtn_params(w, spec)
+    payload = LayerPayload(codes=quantize(w, scale, zero, spec), spec=spec, scale=scale, zero=zero, smooth=s)
+    packed = CompressedLinear.from_payload(layer, payload)
+    x = torch.randn(5, 8)
+    torch.testing.assert_close(packed(x), torch.nn.functional.linear(x / s, packed.dense_weight(), layer.bias))
+
+
+def test_mixed_precision_w8a8_saves_and_loads_bit_for_bit(tmp_path):
+    model, calib = _outlier_mlp(), torch.randn(64, 5)
+    q = w8a8(model, calib=calib, rotate=True, float_inputs=2)[0]
+    path = save_compressed(q, tmp_path / "mixed.pt", {"model": "toy"})
+    loaded = load_compressed(path, mlp(seed=3))
+    x = torch.randn(16, 5)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), q(x))
+    assert [m.act_bits for _, m in compressed_layers(loaded)] == [m.act_bits for _, m in compressed_layers(q)]
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"float_inputs": -1}, r"float_inputs must be an integer in \[0, 4\] .* got float_inputs=-1"),
+        ({"float_inputs": 5}, r"float_inputs must be an integer in \[0, 4\] .* got float_inputs=5"),
+        ({"float_inputs": True}, r"float_inputs must be an integer in \[0, 4\] .* got float_inputs=True"),
+        ({"float_inputs": 2, "act_layers": ["2"], "calib": torch.ones(4, 5)}, r"in \[0, 1\] .* got float_inputs=2"),
+        ({"float_inputs": 1}, "calib must be a tensor of >= 1 calibration inputs .* got calib of shape None"),
+    ],
+)
+def test_mixed_precision_w8a8_refuses_a_bad_budget_or_missing_calibration(options, match):
+    with pytest.raises(ValueError, match=match):
+        w8a8(mlp(), **options)
 
 
 @pytest.mark.parametrize(

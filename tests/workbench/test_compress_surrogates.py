@@ -27,9 +27,9 @@ from workbench.compress import (
 )
 from workbench.compress._bench import BenchSize, run_bench, write_outputs
 from workbench.compress._loop import compare_in_loop
-from workbench.compress._surrogate import METHODS, hidden_layers, trunk
+from workbench.compress._surrogate import METHODS, design_grid, hidden_layers, network_inputs, thz_log_t, trunk
 from workbench.search import SearchConfig
-from workbench.surrogates import ActiveConfig, load, make_dataset
+from workbench.surrogates import ActiveConfig, load, make_dataset, sobol_indices
 
 torch.set_num_threads(1)
 
@@ -52,6 +52,14 @@ def test_hidden_layers_are_the_inner_linears_of_every_mlp(thz):
     assert hidden_layers(trunk(thz)) == ["2", "4", "6"]
     members = trunk(load("acoustic")).members
     assert hidden_layers(trunk(load("acoustic"))) == [f"members.{k}.{i}" for k in range(len(members)) for i in (2, 4)]
+
+
+def test_thz_log_t_of_the_trunk_is_the_surrogates_own_prediction(thz):
+    """The mixed-precision W8A8 score reads ln|t| back from trunk inputs alone (Rayleigh frequencies un-standardised)."""
+    index = sobol_indices(design_grid(thz), 32, 5)
+    log_t = thz_log_t(thz, network_inputs(thz, index))(trunk(thz))
+    expected = np.log(np.abs(thz.predict(design_grid(thz).lengths(index))[0]))
+    np.testing.assert_allclose(log_t.detach().numpy(), expected, rtol=1e-5, atol=1e-5)  # float32 round trip
 
 
 def test_calibration_inputs_are_standardised_features_of_valid_designs(thz):
@@ -132,7 +140,9 @@ def test_compress_refuses_bad_input_naming_the_parameter():
         ({"method": "gptq"}, "method must be one of .* got method='gptq'"),
         ({"method": "prune-bed", "sparsity": 1.0}, r"sparsity must be in \[0, 1\); got sparsity=1.0"),
         ({"method": "prune-bed", "sparsity": 0.5}, "needs physics data; got data=None"),
-        ({"method": "flexround", "smooth": 0.5}, "smooth and rotate are w8a8 options"),
+        ({"method": "flexround", "smooth": 0.5}, "smooth, rotate and float_inputs are w8a8 options"),
+        ({"method": "rtn", "float_inputs": 1}, "smooth, rotate and float_inputs are w8a8 options.* float_inputs=1"),
+        ({"method": "w8a8", "float_inputs": 6}, r"float_inputs must be an integer in \[0, 5\] .* got float_inputs=6"),
         ({"spec": QuantSpec(granularity="group", group_size=5)}, "group_size must divide the input channels of 0"),
         ({"method": "flexround"}, "calib must be a tensor of >= 1 calibration inputs"),
     ):
@@ -177,8 +187,8 @@ def test_bench_rows_cover_every_method_bits_and_sparsity_and_write_table_and_fig
     found = {(r["method"], r["bits"], r["sparsity"]) for r in rows}
     for method in ("rtn", "adadim", "flexround", "lrq", "peqa", "bcq", "alphatuning"):
         assert all((method, b, 0.0) in found for b in (8, 4))
-    assert {("w8a8", 8, 0.0), ("w8a8-smooth", 8, 0.0), ("w8a8-rotate", 8, 0.0)} <= found
-    assert {"flexround4_over_rtn4", "w8a8_rotate_added_fraction", "sparsity_0.5"} <= set(result["goals"]["thz"])
+    assert {("w8a8", 8, 0.0), ("w8a8-smooth", 8, 0.0), ("w8a8-rotate", 8, 0.0), ("w8a8-mixed", 8, 0.0)} <= found
+    assert {"flexround4_over_rtn4", "w8a8_rotate_mixed_added_fraction", "sparsity_0.5"} <= set(result["goals"]["thz"])
     for method in ("prune-aligned", "prune-bed", "prune-dp"):
         assert (method, 32, 0.5) in found
     bed = [r for r in rows if r["method"] == "prune-bed"]

@@ -326,6 +326,26 @@ def test_unsupported_models_raise_naming_the_bound(model: nn.Module, match: str)
         extract_layers(model)
 
 
+def test_mixed_precision_w8a8_runs_its_float_input_layer_as_int8_weight_only_on_torch() -> None:
+    """The layer that keeps a float input after the sensitivity choice is a plain int8 weight-only layer."""
+    model = _mlp([6, 64, 64, 3], nn.SiLU)
+    with torch.no_grad():
+        model[2].weight[5] *= 1000.0  # an outlier channel in the last layer's input
+        model[2].bias[5] *= 1000.0
+        model[4].weight[:, 5] /= 1000.0
+    compressed, report = w8a8(model, calib=_x(128, 6, seed=2), float_inputs=1)
+    assert [name for name, layer in report.layers.items() if layer["float_input"]] == ["4"]
+    layers = extract_layers(compressed)
+    assert [layer.mode for layer in layers] == ["w8a8", "w8a8", "int8"]
+    x = _x(300, 6)
+    assert torch.equal(fused_forward(compressed, x, backend="torch"), mlp_reference(x, layers))
+    last = nn.Sequential(compressed[4])
+    h = _x(20, 64)
+    exact, bound = error_bound(h, extract_layers(last))
+    assert ((fused_forward(last, h, backend="torch").double() - exact).abs() <= bound).all()
+    assert ((compressed[4](h).detach().double() - exact).abs() <= bound).all()
+
+
 def test_layers_with_input_smoothing_or_rotation_are_not_fused() -> None:
     """A W8A8 layer that divides or rotates its input first (SmoothQuant / QuaRot) must not run as plain W8A8."""
     rotated = w8a8(_mlp([6, 8, 2], nn.ReLU))[0]

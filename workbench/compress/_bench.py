@@ -6,7 +6,9 @@ against held-out physics designs with the surrogate's accuracy metric (median |�
 THz, J MAE in dB for acoustic). Post-training quantization calibrates on Sobol designs of the
 env's design space; PEQA, AlphaTuning and the fine-tuning after pruning train on separate physics
 designs with the surrogate's own loss. Quantization rows are dense (``w8a8-smooth`` and
-``w8a8-rotate``: W8A8 with SmoothQuant migration, α = 0.5, or the Hadamard rotation); pruning rows
+``w8a8-rotate``: W8A8 with SmoothQuant migration, α = 0.5, or the Hadamard rotation;
+``w8a8-mixed`` and ``w8a8-rotate-mixed``: the one layer whose 8-bit input adds the most output
+error on the calibration designs keeps a float input); pruning rows
 are fp32 (``prune-*``) or the BED-pruned network with RTN codes (``prune-bed+rtn``). Rows carry ``model``,
 ``method``, ``bits`` (32 = float), ``sparsity``, ``error``, ``added_error`` (minus the fp32
 error), ``bytes`` (stored size of the network) and ``calibration_s``; BED rows add
@@ -45,6 +47,7 @@ BITS = (8, 4, 3, 2)
 SPARSITIES = (0.5, 0.7, 0.8)
 PEQA_EPS_GAP = 4.0
 SMOOTH_ALPHA = 0.5
+MIXED_FLOAT_INPUTS = 1  # mixed-precision W8A8 budget: layers that keep float inputs
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,8 @@ def _rows_for_kind(kind: str, size: BenchSize, seed: int, log: Callable[[str], N
     add("w8a8", 8, 0.0, *run("w8a8", 8))
     add("w8a8-smooth", 8, 0.0, *run("w8a8", 8, smooth=SMOOTH_ALPHA))
     add("w8a8-rotate", 8, 0.0, *run("w8a8", 8, rotate=True))
+    add("w8a8-mixed", 8, 0.0, *run("w8a8", 8, float_inputs=MIXED_FLOAT_INPUTS))
+    add("w8a8-rotate-mixed", 8, 0.0, *run("w8a8", 8, rotate=True, float_inputs=MIXED_FLOAT_INPUTS))
     log(f"{kind}: block pruning")
     for sparsity in size.sparsities:
         seconds = _selection_seconds(trunk(fp32), sparsity, size.block)
@@ -245,6 +250,8 @@ def _goals(rows: list[dict], peqa: list[dict]) -> dict:
             "w8a8_added_fraction": pick(kind, "w8a8", 8)["added_error"] / base["error"],
             "w8a8_smooth_added_fraction": pick(kind, "w8a8-smooth", 8)["added_error"] / base["error"],
             "w8a8_rotate_added_fraction": pick(kind, "w8a8-rotate", 8)["added_error"] / base["error"],
+            "w8a8_mixed_added_fraction": pick(kind, "w8a8-mixed", 8)["added_error"] / base["error"],
+            "w8a8_rotate_mixed_added_fraction": pick(kind, "w8a8-rotate-mixed", 8)["added_error"] / base["error"],
         }
         for s in sorted({r["sparsity"] for r in rows if (r["model"], r["method"]) == (kind, "prune-bed")}):
             bed = pick(kind, "prune-bed", 32, s)

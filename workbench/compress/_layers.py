@@ -53,7 +53,7 @@ class LayerPayload:
     Exactly one of ``weight`` (float), ``codes`` (int16, with ``spec``, ``scale``, ``zero``) or
     ``alpha`` + ``planes`` (BCQ) is given. ``mask`` (bool) with ``block`` marks 1×N block sparsity;
     ``act_bits`` = 8 quantizes the layer's input per row on the fly (W8A8); ``smooth`` (C_in,) > 0
-    then divides the input per channel before it is quantized, the codes holding W·diag(smooth)
+    divides the input per channel (before it is quantized, if it is), the codes holding W·diag(smooth)
     (SmoothQuant's migration of activation outliers into the weights); ``rotate`` then multiplies
     the (smoothed) input by the orthonormal Hadamard matrix H (C_in a power of two), the codes
     holding W·diag(smooth)·H, so outliers spread over every channel before the per-row grid is set
@@ -211,16 +211,19 @@ class CompressedLinear(nn.Module):
         return conv(x, w.reshape(self.conv_shape), bias)
 
     def _input(self, x: torch.Tensor, dim: int) -> torch.Tensor:
-        """The input as the weight expects it: smoothed, rotated and quantized per row (W8A8), or unchanged."""
-        if not self.act_bits:
+        """The input as the weight expects it: smoothed and rotated if the codes hold those transforms, then
+        quantized per row (W8A8) if ``act_bits`` is set; unchanged for a plain layer."""
+        smooth = getattr(self, "smooth", None)
+        if not self.act_bits and smooth is None and self.rotation is None:
             return x
         x = x.movedim(dim, -1)
-        smooth = getattr(self, "smooth", None)
         if smooth is not None:
             x = x / smooth
         if self.rotation is not None:
             x = x @ self.rotation
-        return quantize_rows(x, self.act_bits, dim=-1).movedim(-1, dim)
+        if self.act_bits:
+            x = quantize_rows(x, self.act_bits, dim=-1)
+        return x.movedim(-1, dim)
 
     def nbytes(self) -> int:
         """Bytes of everything stored for this layer (packed weights, scales, indices, bias)."""

@@ -228,6 +228,8 @@ def w8a8(
     smooth: float | None = None,
     calib: torch.Tensor | None = None,
     rotate: bool = False,
+    float_inputs: int = 0,
+    outputs: Callable[[nn.Module], torch.Tensor] | None = None,
 ) -> tuple[nn.Module, Report]:
     """8-bit symmetric per-channel RTN weights and dynamic per-row 8-bit activations (W8A8).
 
@@ -244,12 +246,24 @@ def w8a8(
     with quantized inputs and a power-of-two C_in by the orthonormal Hadamard matrix H and the
     weight by the same H (x·Wᵀ = (x·H)·(W·H)ᵀ), which spreads outlier channels over the whole row
     before both grids are set; other layers are left unrotated (``report.layers[name]["rotated"]``).
+
+    ``float_inputs`` = k > 0 is a sensitivity-based mixed-precision budget: each layer with
+    quantized inputs is scored on ``calib`` (required then) by :func:`act_sensitivity`, the
+    output error its 8-bit input alone adds, and the k highest-scoring layers keep float inputs
+    (their weights stay int8). ``outputs`` (see :func:`act_sensitivity`) scores a quantity the
+    task cares about instead of the raw output. ``report.layers[name]`` holds ``"act_sensitivity"``
+    and ``"float_input"``. The held-out error plays no part in the choice.
     """
     if smooth is not None and not (isinstance(smooth, float | int) and 0.0 <= smooth <= 1.0):
         raise ValueError(f"smooth must be in [0, 1] or None; got smooth={smooth!r}")
     targets = _check_layers(model, layers)
-    with_act = set(targets if act_layers is None else _check_layers(model, act_layers))
-    if smooth is not None:
+    with_act = set(targets if act_layers is None else _check_layers(model, act_layers)) & set(targets)
+    if isinstance(float_inputs, bool) or not isinstance(float_inputs, int) or not 0 <= float_inputs <= len(with_act):
+        raise ValueError(
+            f"float_inputs must be an integer in [0, {len(with_act)}] (the layers with quantized inputs); "
+            f"got float_inputs={float_inputs!r}"
+        )
+    if smooth is not None or float_inputs:
         calib = _check_calibration(calib)
     start = time.perf_counter()
     spec = QuantSpec(bits=8, symmetric=True, granularity="channel")
@@ -281,8 +295,56 @@ def w8a8(
             smooth=factor,
             rotate=turn,
         )
+    if float_inputs:
+        candidates = {name: payloads[name] for name in targets if name in with_act}
+        scores = act_sensitivity(model, candidates, calib, outputs)
+        chosen = sorted(scores, key=scores.__getitem__, reverse=True)[:float_inputs]
+        for name, score in scores.items():
+            report.layers.setdefault(name, {}).update(act_sensitivity=score, float_input=name in chosen)
+        for name in chosen:  # a float input needs neither migration nor rotation: plain int8 weights
+            w = weight_matrix(targets[name])
+            scale, zero = rtn_params(w, spec)
+            payloads[name] = LayerPayload(codes=quantize(w, scale, zero, spec), spec=spec, scale=scale, zero=zero)
     report.seconds = time.perf_counter() - start
     return compress_model(model, payloads), report
+
+
+def act_sensitivity(
+    model: nn.Module,
+    payloads: dict[str, LayerPayload],
+    calib: torch.Tensor,
+    outputs: Callable[[nn.Module], torch.Tensor] | None = None,
+) -> dict[str, float]:
+    """How much each layer's 8-bit input alone perturbs the model's output on ``calib``.
+
+    For each named W8A8 payload (``act_bits`` = 8), the model with only that layer compressed is
+    run twice on ``calib`` (n, ...): with the layer's input quantized and with it kept float (same
+    int8 weights, smoothing and rotation). The score is the squared difference of the two outputs
+    over the fp32 output's mean square (dimensionless): the error the layer's activation grid adds,
+    separated from its weight rounding, as in one-layer-at-a-time sensitivity analysis for
+    mixed-precision post-training quantization.
+
+    ``outputs`` maps a network shaped like ``model`` to the compared quantity (default: the
+    network applied to ``calib``), e.g. what a surrogate's head makes of the network's output.
+    """
+    calib = _check_calibration(calib)
+    if outputs is None:
+
+        def outputs(network: nn.Module) -> torch.Tensor:
+            return network(calib)
+
+    scores = {}
+    with torch.no_grad():
+        reference = outputs(model).float().square().mean().clamp_min(1e-30)
+        for name, payload in payloads.items():
+            if payload.act_bits != 8:
+                raise ValueError(
+                    f"payloads must quantize their inputs (act_bits=8); got act_bits={payload.act_bits!r} for {name!r}"
+                )
+            quantized = outputs(compress_model(model, {name: payload}))
+            floating = outputs(compress_model(model, {name: replace(payload, act_bits=None)}))
+            scores[name] = float((quantized - floating).square().mean() / reference)
+    return scores
 
 
 def bcq(

@@ -96,6 +96,22 @@ def with_trunk(surrogate: Surrogate, network: nn.Module, compression: Mapping[st
     return AcousticSurrogate(metadata, network.eval())
 
 
+def thz_log_t(surrogate: ThzSurrogate, calib: torch.Tensor) -> Callable[[nn.Module], torch.Tensor]:
+    """For trunk inputs ``calib`` (n, n_features) of a THz surrogate: trunk → predicted ln|t| (n, m) on the band grid.
+
+    The surrogate's error is |Δlog10 FE| = |Δlog10 |t||, which the rational-form head can amplify
+    far beyond the trunk outputs' own change; the Rayleigh frequencies the head needs are read back
+    from the standardised features.
+    """
+    std = torch.as_tensor(surrogate.features.std[11:13], dtype=torch.float32)
+    mean = torch.as_tensor(surrogate.features.mean[11:13], dtype=torch.float32)
+
+    def log_t(network: nn.Module) -> torch.Tensor:
+        return with_trunk(surrogate, network).net(calib, torch.exp(calib[:, 11:13] * std + mean))[0]
+
+    return log_t
+
+
 def design_grid(surrogate: Surrogate) -> Any:
     """The env design grid of the surrogate's training box (``DesignGrid`` or ``CavityGrid``)."""
     from envs.nanogap import DesignGrid
@@ -229,6 +245,7 @@ def compress_surrogate(
     epochs: int = 10,
     smooth: float | None = None,
     rotate: bool = False,
+    float_inputs: int = 0,
     seed: int = 0,
 ) -> tuple[Surrogate, float]:
     """Compress the network inside ``surrogate`` (not modified); returns (compressed surrogate, seconds).
@@ -251,6 +268,9 @@ def compress_surrogate(
         steps, epochs: scale-tuning steps; fine-tuning epochs after pruning.
         smooth: ``"w8a8"`` only: SmoothQuant's migration strength α (None: off).
         rotate: ``"w8a8"`` only: Hadamard rotation of the inputs of power-of-two width.
+        float_inputs: ``"w8a8"`` only: how many layers keep float inputs, those whose 8-bit
+            input adds the most error on ``calib`` (mixed precision; 0: none), scored on the
+            predicted ln|t| for THz (:func:`thz_log_t`), on the ensemble output for acoustic.
         seed: minibatch seed.
     """
     if method not in METHODS:
@@ -264,8 +284,11 @@ def compress_surrogate(
         raise ValueError(f"method {method} needs sparsity in (0, 1); got sparsity={sparsity}")
     if (method in NEEDS_DATA or pruning) and data is None:
         raise ValueError(f"method {method!r} (sparsity {sparsity}) needs physics data; got data=None")
-    if (smooth is not None or rotate) and method != "w8a8":
-        raise ValueError(f"smooth and rotate are w8a8 options; got smooth={smooth}, rotate={rotate} with {method=}")
+    if (smooth is not None or rotate or float_inputs) and method != "w8a8":
+        raise ValueError(
+            f"smooth, rotate and float_inputs are w8a8 options; got smooth={smooth}, rotate={rotate}, "
+            f"float_inputs={float_inputs} with {method=}"
+        )
     spec = QuantSpec(bits=4) if spec is None else spec
     network = trunk(surrogate)
     for name, layer in quantizable_layers(network):
@@ -281,8 +304,13 @@ def compress_surrogate(
         packed = sparse_model(trunk(tuned), masks, block, spec if method == "rtn" else None)
         out = with_trunk(surrogate, packed, record | {"block": block})
     elif method == "w8a8":
-        network = w8a8(network, smooth=smooth, calib=calib, rotate=rotate)[0]
-        out = with_trunk(surrogate, network, record | {"smooth": smooth, "rotate": rotate})
+        outputs = thz_log_t(surrogate, calib) if float_inputs and surrogate.kind == "thz" else None
+        network = w8a8(network, smooth=smooth, calib=calib, rotate=rotate, float_inputs=float_inputs, outputs=outputs)[
+            0
+        ]
+        out = with_trunk(
+            surrogate, network, record | {"smooth": smooth, "rotate": rotate, "float_inputs": float_inputs}
+        )
     elif method in ("bcq", "alphatuning"):
         out = with_trunk(surrogate, bcq(network, q=spec.bits)[0], record)
     else:
