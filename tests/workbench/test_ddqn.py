@@ -131,7 +131,7 @@ def test_dueling_head_needs_a_hidden_layer():
 @pytest.mark.parametrize(
     ("options", "gradient_steps", "hidden", "dueling"),
     [
-        ({}, 1, [16, 16], False),  # 8 observations: two layers of 16
+        ({}, 16, [16, 16], False),  # budget 1,000: replay ratio 1; 8 observations: two layers of 16
         ({"replay_ratio": 1.0, "hidden_sizes": [32], "dueling": True}, 16, [32], True),
         ({"replay_ratio": 0.01}, 1, [16, 16], False),  # at least one update per vector step
     ],

@@ -99,7 +99,9 @@ def test_distinct_best_keeps_the_separation_when_it_can_and_fills_up_to_k(rows, 
     chosen = _distinct_best(index, score, k, separation)
     assert len(chosen) == min(k, len(index)) and len(set(chosen.tolist())) == len(chosen)
     assert chosen[0] == 0  # the best design is always verified
-    apart = [p for p in chosen if all(np.abs(index[p] - index[q]).sum() >= separation for q in chosen if q < p)]
+    apart = [  # chosen rows at least `separation` from every row chosen before them
+        p for i, p in enumerate(chosen) if all(np.abs(index[p] - index[q]).sum() >= separation for q in chosen[:i])
+    ]
     greedy = []  # the greedy pass, written out: every row far enough from the rows kept before it
     for p in range(len(index)):
         if all(np.abs(index[p] - index[q]).sum() >= separation for q in greedy):
