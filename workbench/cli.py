@@ -278,8 +278,9 @@ def search_command(
         int | None, typer.Option(help="With a surrogate: designs the physics may evaluate (training + verification).")
     ] = None,
     round_steps: Annotated[
-        int, typer.Option(help="With a surrogate: agent iterations per verification round.")
-    ] = 4_000,
+        int | None,
+        typer.Option(help="With a surrogate: agent iterations per verification round (default 20000 THz, 4000 acoustic)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Inverse design (Double DQN by default); writes runs/<name>/ and prints the best design."""
@@ -337,7 +338,9 @@ def search_command(
     )
 
 
-def _surrogate_search(cfg: object, model: str, physics_budget: int | None, round_steps: int, as_json: bool) -> None:
+def _surrogate_search(
+    cfg: object, model: str, physics_budget: int | None, round_steps: int | None, as_json: bool
+) -> None:
     from .surrogates import ActiveConfig, surrogate_search
 
     if physics_budget is None:

@@ -177,3 +177,13 @@ def test_cli_search_with_a_surrogate_reports_physics_and_surrogate_evaluations(t
     assert payload["best"]["verified"] == "physics"
     missing = CliRunner().invoke(app, ["search", "thz", "--model", "surrogate", "--runs-root", str(tmp_path / "x")])
     assert missing.exit_code == 2 and "needs --physics-budget" in missing.output and not (tmp_path / "x").exists()
+
+
+def test_round_settings_left_out_take_the_family_defaults_and_given_ones_stay(tmp_path):
+    from workbench.surrogates._active import ROUND_DEFAULTS
+
+    for kind in ("thz", "acoustic"):
+        cfg = ActiveConfig(SearchConfig(kind=kind, runs_root=str(tmp_path)), 2000)
+        assert {name: getattr(cfg, name) for name in ROUND_DEFAULTS[kind]} == ROUND_DEFAULTS[kind]
+    given = ActiveConfig(SearchConfig(runs_root=str(tmp_path)), 2000, verify=7, local=0, round_steps=64)
+    assert (given.verify, given.local, given.round_steps) == (7, 0, 64)

@@ -80,6 +80,11 @@ _COLUMNS = [
 
 
 _SIZES = ("epochs", "refit_epochs", "width", "depth")
+ROUND_DEFAULTS = {
+    "thz": {"verify": 100, "local": 25, "round_steps": 20_000},
+    "acoustic": {"verify": 50, "local": 10, "round_steps": 4_000},
+}
+"""Per family: designs verified per round by the agent step and the trust-region step, agent iterations per round."""
 
 
 @dataclass(frozen=True)
@@ -96,11 +101,14 @@ class ActiveConfig:
         verify: designs the agent visited that are verified per round (the best-scored ones).
         local: designs verified per round in the trust region around the best verified design
             (0: no trust-region step).
+        round_steps: agent iterations on the surrogate env per round.
+            ``verify``, ``local`` and ``round_steps`` left as None take the family's
+            :data:`ROUND_DEFAULTS`: THz 100, 25 and 20,000 (surrogate spectra are cheap, so long
+            rounds), acoustic 50, 10 and 4,000.
         radius: first trust-region radius, grid steps (L∞).
         kappa: weight of the ensemble's spread in the score of a design (0: its mean objective).
         separation: least L1 grid distance between the designs the agent step verifies in one
             round (1: any distinct designs).
-        round_steps: agent iterations on the surrogate env per round.
         epochs, refit_epochs: training epochs of the first fit and of each refit.
         width, depth: size of a fresh surrogate (THz: physics head; acoustic: 3-member ensemble).
     """
@@ -109,12 +117,12 @@ class ActiveConfig:
     physics_budget: int
     model: str = "surrogate"
     initial: int | None = None
-    verify: int = 50
-    local: int = 10
+    verify: int | None = None
+    local: int | None = None
     radius: int = 3
     kappa: float = 1.0
     separation: int = 2
-    round_steps: int = 4_000
+    round_steps: int | None = None
     epochs: int = 150
     refit_epochs: int = 30
     width: int = 128
@@ -123,6 +131,9 @@ class ActiveConfig:
     def __post_init__(self) -> None:
         if self.search.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)} for a surrogate search; got {self.search.kind!r}")
+        for name, value in ROUND_DEFAULTS[self.search.kind].items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         lows = {"physics_budget": 2, "local": 0, "separation": 1}
         for name in ("physics_budget", "verify", "local", "radius", "separation", "round_steps", *_SIZES):
             value, low = getattr(self, name), lows.get(name, 1)

@@ -123,22 +123,27 @@ def bench_surrogate_search(
     baseline: str | None = None,
     baseline_steps: int | None = None,
     runs_root: str = "runs/bench-surrogate-search",
-    round_steps: int = 4_000,
-    verify: int = 50,
-    local: int = 10,
+    round_steps: int | None = None,
+    verify: int | None = None,
+    local: int | None = None,
 ) -> dict[str, Any]:
     """Surrogate-assisted ``agent`` on a physics budget vs a physics-only ``baseline``, seeds 0…seeds − 1, one run.
 
+    ``round_steps``, ``verify`` and ``local`` left as None take the family's ``ROUND_DEFAULTS``.
     Every search writes its run folder under ``runs_root``; the objective compared is the env's
     (higher is better; THz ``field_enhancement``: FE at 0.2 THz; acoustic ``quiet``: −J in dB) of
     the best physics-evaluated design of each search.
     """
     from ..search import SearchConfig, search
-    from ._active import ActiveConfig, surrogate_search
+    from ._active import ROUND_DEFAULTS, ActiveConfig, surrogate_search
 
     budget, default_baseline, default_steps = SEARCH_DEFAULTS[kind]
     budget = physics_budget or budget
     baseline, baseline_steps = baseline or default_baseline, baseline_steps or default_steps
+    rounds = ROUND_DEFAULTS[kind]
+    round_steps = rounds["round_steps"] if round_steps is None else round_steps
+    verify = rounds["verify"] if verify is None else verify
+    local = rounds["local"] if local is None else local
     stamp = time.strftime("%Y%m%d-%H%M%S")
     rows = []
     for seed in range(seeds):

@@ -233,9 +233,15 @@ def bench_search_command(
     ] = None,
     baseline: Annotated[str | None, typer.Option(help="Physics-only agent (default cmaes THz, de acoustic).")] = None,
     baseline_steps: Annotated[int | None, typer.Option(help="Its physics budget (default 2000).")] = None,
-    round_steps: Annotated[int, typer.Option(help="Agent iterations per verification round.")] = 4_000,
-    verify: Annotated[int, typer.Option(help="Designs the agent visited verified per round.")] = 50,
-    local: Annotated[int, typer.Option(help="Designs verified per round around the best verified one.")] = 10,
+    round_steps: Annotated[
+        int | None, typer.Option(help="Agent iterations per verification round (default 20000 THz, 4000 acoustic).")
+    ] = None,
+    verify: Annotated[
+        int | None, typer.Option(help="Designs the agent visited verified per round (default 100 THz, 50 acoustic).")
+    ] = None,
+    local: Annotated[
+        int | None, typer.Option(help="Designs verified per round around the best verified one (default 25 THz, 10 acoustic).")
+    ] = None,
     runs_root: Annotated[Path, typer.Option(help="Parent folder of the run folders.")] = Path(
         "runs/bench-surrogate-search"
     ),
