@@ -5,10 +5,15 @@ Ids: ``workbench/NanogapLoop-v0`` (discrete moves) and ``workbench/NanogapLoopCo
 ``workbench/PlateCavity-v0`` and ``workbench/PlateCavityContinuous-v0``: plate-backed acoustic
 cavities, likewise; see ``envs.plate_cavity``. ``workbench/Toy-v0`` and
 ``workbench/ToyContinuous-v0``: a closed-form objective on a budgeted grid, the fast stand-in for
-physics in tests; see ``envs.toy``.
+physics in tests; see ``envs.toy``. ``MAX_MOVE_SIZES`` and ``MAX_MOVE_STEP`` bound the
+``move_steps`` config key of every grid environment.
 """
 
 from gymnasium.envs.registration import register
+
+from ._common import MAX_MOVE_SIZES, MAX_MOVE_STEP
+
+__all__ = ["MAX_MOVE_SIZES", "MAX_MOVE_STEP"]
 
 register(
     id="workbench/NanogapLoop-v0",

@@ -48,8 +48,10 @@ STARTS = ("random", "center")
 """Values accepted by the ``start`` config key and ``reset(options={"start": ...})``."""
 
 _SAMPLE_BATCH = 64
-_MAX_MOVE_SIZES = 8
-_MAX_MOVE_STEP = 10_000
+MAX_MOVE_SIZES = 8
+"""Most step sizes in ``move_steps``."""
+MAX_MOVE_STEP = 10_000
+"""Largest step size in ``move_steps``, grid steps."""
 MAX_GRID_POINTS = 100_000
 """Most grid values of one design parameter (memory and validity tables scale with it)."""
 
@@ -222,12 +224,12 @@ class GridConfig:
         if (
             isinstance(steps, str)
             or not isinstance(steps, Sequence | np.ndarray)
-            or not 1 <= len(steps) <= _MAX_MOVE_SIZES
-            or not all(is_int(k) and 1 <= k <= _MAX_MOVE_STEP for k in steps)
+            or not 1 <= len(steps) <= MAX_MOVE_SIZES
+            or not all(is_int(k) and 1 <= k <= MAX_MOVE_STEP for k in steps)
             or any(b <= a for a, b in zip(steps[:-1], steps[1:]))
         ):
             raise ValueError(
-                f"move_steps must be 1 to {_MAX_MOVE_SIZES} increasing integers in [1, {_MAX_MOVE_STEP:,}]; "
+                f"move_steps must be 1 to {MAX_MOVE_SIZES} increasing integers in [1, {MAX_MOVE_STEP:,}]; "
                 f"got move_steps={steps!r}"
             )
         self._set("move_steps", tuple(int(k) for k in steps))

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from envs import MAX_MOVE_SIZES, MAX_MOVE_STEP
+
 from ..agents import BASELINES, CONTINUOUS_ONLY
 from ..agents._settings import resolve_agent_options, rollout_length
 from ..families import FAMILIES
@@ -16,9 +18,6 @@ MAX_STEPS = 100_000_000
 """Largest budget of one search (evaluated designs)."""
 MAX_NUM_ENVS = 4_096
 """Most sub-environments (designs per batched model call) of one search."""
-_MAX_MOVE_STEP = 10_000
-
-
 def search_move_steps(sizes: Any) -> tuple[int, ...]:
     """Step sizes of a search's discrete moves on a grid of ``sizes`` points per parameter: (1, 4, 16, ...).
 
@@ -27,7 +26,7 @@ def search_move_steps(sizes: Any) -> tuple[int, ...]:
     (at most 21) gets (1, 4).
     """
     longest = int(max(sizes))
-    return tuple(4**k for k in range(8) if 4**k == 1 or (4 ** (k + 1) < longest and 4**k <= _MAX_MOVE_STEP))
+    return tuple(4**k for k in range(MAX_MOVE_SIZES) if k == 0 or (4 ** (k + 1) < longest and 4**k <= MAX_MOVE_STEP))
 _INT_BOUNDS = {
     "steps": (1, MAX_STEPS),
     "num_envs": (1, MAX_NUM_ENVS),
