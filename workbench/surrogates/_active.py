@@ -87,6 +87,12 @@ ROUND_DEFAULTS = {
 """Per family: designs verified per round by the agent step and the trust-region step, agent iterations per round."""
 
 
+def round_settings(kind: str, verify: int | None, local: int | None, round_steps: int | None) -> dict[str, int | None]:
+    """``verify``, ``local`` and ``round_steps`` with each None replaced by ``ROUND_DEFAULTS[kind]``'s value."""
+    given = {"verify": verify, "local": local, "round_steps": round_steps}
+    return {name: ROUND_DEFAULTS[kind][name] if value is None else value for name, value in given.items()}
+
+
 @dataclass(frozen=True)
 class ActiveConfig:
     """Settings of one surrogate-assisted search (saved as ``config.json``).
@@ -131,9 +137,8 @@ class ActiveConfig:
     def __post_init__(self) -> None:
         if self.search.kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)} for a surrogate search; got {self.search.kind!r}")
-        for name, value in ROUND_DEFAULTS[self.search.kind].items():
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, value)
+        for name, value in round_settings(self.search.kind, self.verify, self.local, self.round_steps).items():
+            object.__setattr__(self, name, value)
         lows = {"physics_budget": 2, "local": 0, "separation": 1}
         for name in ("physics_budget", "verify", "local", "radius", "separation", "round_steps", *_SIZES):
             value, low = getattr(self, name), lows.get(name, 1)

@@ -135,15 +135,12 @@ def bench_surrogate_search(
     the best physics-evaluated design of each search.
     """
     from ..search import SearchConfig, search
-    from ._active import ROUND_DEFAULTS, ActiveConfig, surrogate_search
+    from ._active import ActiveConfig, round_settings, surrogate_search
 
     budget, default_baseline, default_steps = SEARCH_DEFAULTS[kind]
     budget = physics_budget or budget
     baseline, baseline_steps = baseline or default_baseline, baseline_steps or default_steps
-    rounds = ROUND_DEFAULTS[kind]
-    round_steps = rounds["round_steps"] if round_steps is None else round_steps
-    verify = rounds["verify"] if verify is None else verify
-    local = rounds["local"] if local is None else local
+    rounds = round_settings(kind, verify, local, round_steps)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     rows = []
     for seed in range(seeds):
@@ -154,12 +151,10 @@ def bench_surrogate_search(
         active = surrogate_search(
             ActiveConfig(
                 SearchConfig(
-                    agent=agent, steps=round_steps, name=f"{kind}-surrogate-{agent}-{stamp}-s{seed}", **common
+                    agent=agent, steps=rounds["round_steps"], name=f"{kind}-surrogate-{agent}-{stamp}-s{seed}", **common
                 ),
                 budget,
-                round_steps=round_steps,
-                verify=verify,
-                local=local,
+                **rounds,
             )
         )
         rows.append(
@@ -178,9 +173,7 @@ def bench_surrogate_search(
         "kind": kind,
         "agent": agent,
         "physics_budget": budget,
-        "round_steps": round_steps,
-        "verify": verify,
-        "local": local,
+        **rounds,
         "baseline": baseline,
         "baseline_physics_evaluations": baseline_steps,
         "seeds": rows,
