@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-import math
 import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse.linalg
 import torch
 from typer.testing import CliRunner
 
 from analytic import acoustic
 from workbench.surrogates import mpipn
 from workbench.surrogates.mpipn import _physics as phys
+from workbench.surrogates.mpipn import _scaling as mpipn_scaling
 from workbench.surrogates.mpipn._balance import ReLoBRaLo
 from workbench.surrogates.mpipn._fe import INTERFACE, PLATE, PLATE_EDGE, WALL, point_cloud
+from workbench.surrogates.mpipn._network import plate_amplitudes, plate_sines
 
 torch.set_num_threads(1)
 
@@ -100,70 +102,113 @@ def test_field_data_round_trips_through_hdf5_with_provenance(tmp_path):
     assert all(not p.out_of_range() for p in back.select("train").problems())
 
 
-# --- residual operators -------------------------------------------------------------------------------------
+# --- derivatives and the plate head -------------------------------------------------------------------------
 
 
-def test_a_lossy_plane_wave_satisfies_the_helmholtz_residual():
-    k2 = torch.tensor([3.0 / (1 + 0.05j)], dtype=torch.complex128)
+def test_forward_mode_derivatives_of_a_lossy_plane_wave_satisfy_helmholtz():
+    k2 = 3.0 / (1 + 0.05j)
     kx = 0.8
-    kz = torch.sqrt(k2 - kx**2)
-    x = torch.rand(1, 20, 2, dtype=torch.float64, requires_grad=True)
-    p = torch.exp(1j * (kx * x[..., 0] + kz * x[..., 1]))
-    grad, lap = phys.cavity_derivatives(p.real, p.imag, x)
-    assert torch.allclose(phys.helmholtz(lap, p, k2), torch.zeros_like(p), atol=1e-10)
-    normal = torch.tensor([0.0, 1.0], dtype=torch.float64).expand(1, 20, 2)
-    assert torch.allclose(phys.normal_derivative(grad, normal), 1j * kz * p, atol=1e-12)
-    # the wrong wavenumber leaves a residual of (k2 − k'²)·p
-    assert torch.allclose(phys.helmholtz(lap, p, 2 * k2), k2 * p, atol=1e-10)
+    kz = complex(np.sqrt(k2 - kx**2))
+
+    def wave(x: torch.Tensor) -> torch.Tensor:
+        phase = kx * x[..., 0] + kz.real * x[..., 1]
+        amplitude = torch.exp(-kz.imag * x[..., 1])
+        return torch.stack([amplitude * torch.cos(phase), amplitude * torch.sin(phase)], dim=-1)
+
+    x = torch.rand(2, 20, 2, dtype=torch.float64)
+    value, grad, lap = phys.derivatives(wave, x)
+    p, grad_p, lap_p = phys.as_complex(value), phys.as_complex(grad), phys.as_complex(lap)
+    torch.testing.assert_close(lap_p + k2 * p, torch.zeros_like(p), atol=1e-12, rtol=0)
+    torch.testing.assert_close(grad_p[..., 0, 0], 1j * kx * p[..., 0], atol=1e-12, rtol=0)
+    torch.testing.assert_close(grad_p[..., 1, 0], 1j * kz * p[..., 0], atol=1e-12, rtol=0)
 
 
-def test_a_simply_supported_mode_satisfies_the_plate_residual_with_the_matching_pressure():
-    length, a = 1.2, 3
-    alpha = torch.tensor([0.004 + 0.0001j], dtype=torch.complex128)
-    beta = torch.tensor([9.0], dtype=torch.float64)
-    x = torch.rand(1, 15, 2, dtype=torch.float64, requires_grad=True)
-    w = (0.2 - 0.1j) * torch.sin(a * math.pi * x[..., 0] / length)
-    w2, w4 = phys.plate_derivatives(w.real, w.imag, x)
-    q = (a * math.pi / length) ** 2
-    assert torch.allclose(w2, -q * w, atol=1e-10) and torch.allclose(w4, q**2 * w, atol=1e-8)
-    p = alpha * q**2 * w - beta * w + 2.0
-    assert torch.allclose(phys.plate(w4, w, p, alpha, beta), torch.zeros_like(w), atol=1e-10)
+def _network(seed: int = 0) -> tuple[mpipn.MPIPN, tuple[torch.Tensor, ...]]:
+    torch.manual_seed(seed)
+    net = mpipn.MPIPN(n_quantities=5, interface_cells=32).double()
+    geometry = torch.tensor([[1.0, 0.8, 0.0], [1.2, 0.7, 0.4]], dtype=torch.float64)
+    quantities = torch.randn(2, 5, dtype=torch.float64)
+    return net, (geometry, quantities)
 
 
-def test_network_autograd_derivatives_match_finite_differences():
-    torch.manual_seed(0)
-    net = mpipn.MPIPN(n_params=3).double()
-    params = torch.randn(2, 3, dtype=torch.float64)
-    lengths = torch.tensor([[1.0, 0.8], [1.3, 0.7]], dtype=torch.float64)
-    plate = torch.tensor([False, False, True])
-    cloud = torch.rand(2, 3, 2, dtype=torch.float64)
-    context = net.encode(cloud, params, plate, lengths, torch.tensor([0, 2]))
-    x = (0.5 * torch.rand(2, 3, 2, dtype=torch.float64) + 0.2).requires_grad_(True)
-    out = net.decode(context, x, params, plate, lengths)
-    grad, lap = phys.cavity_derivatives(out[..., 0], out[..., 1], x)
-    _, w4 = phys.plate_derivatives(out[..., 2], out[..., 3], x)
+def test_network_forward_mode_derivatives_match_finite_differences():
+    net, (geometry, quantities) = _network()
+    context = net.encode(torch.rand(2, 9, 2, dtype=torch.float64) * 0.6, geometry, quantities)
+    x = 0.5 * torch.rand(2, 4, 2, dtype=torch.float64) + 0.15
 
-    def at(shift: torch.Tensor, channel: int) -> torch.Tensor:
-        with torch.no_grad():
-            return net.decode(context, x + shift, params, plate, lengths)[..., channel]
+    def f(y: torch.Tensor) -> torch.Tensor:
+        return net.learned(context, y, geometry, quantities)
 
-    # steps below the shortest input wavelength (the 8th harmonic of x/lx: 2·lx/8 ≈ 0.25)
-    g = torch.tensor([1e-6, 0.0], dtype=torch.float64)
-    fd_grad = (at(g, 0) - at(-g, 0)) / 2e-6
-    h = 1e-4
-    ex, ez = torch.tensor([h, 0.0], dtype=torch.float64), torch.tensor([0.0, h], dtype=torch.float64)
-    fd_lap = sum((at(e, 1) - 2 * at(0 * e, 1) + at(-e, 1)) / h**2 for e in (ex, ez))
-    torch.testing.assert_close(grad[..., 0].real, fd_grad, rtol=1e-6, atol=1e-9)
-    torch.testing.assert_close(lap.imag, fd_lap, rtol=1e-4, atol=1e-6)
+    _, grad, lap = phys.derivatives(f, x)
+    # steps small against the shortest input wavelength (the 16th harmonic of x/lx, 2·lx/16 ≈ 0.13)
+    with torch.no_grad():
+        for axis in range(2):
+            e = torch.zeros(2, dtype=torch.float64)
+            e[axis] = 1e-6
+            fd = (f(x + e) - f(x - e)) / 2e-6
+            torch.testing.assert_close(grad[..., axis, :], fd, rtol=1e-6, atol=1e-8)
+        h = 2e-5
+        fd_lap = sum(
+            (f(x + e) - 2 * f(x) + f(x - e)) / h**2
+            for e in (torch.tensor([h, 0.0], dtype=torch.float64), torch.tensor([0.0, h], dtype=torch.float64))
+        )
+    torch.testing.assert_close(lap, fd_lap, rtol=1e-3, atol=1e-4)
 
-    def w2_at(shift: torch.Tensor) -> torch.Tensor:
-        xs = (x.detach() + shift).requires_grad_(True)
-        o = net.decode(context, xs, params, plate, lengths)
-        return phys.plate_derivatives(o[..., 2], o[..., 3], xs)[0].real.detach()
 
-    # the fourth derivative as the second difference of the autograd second derivative (checked above)
-    fd_w4 = (w2_at(ex) - 2 * w2_at(0 * ex) + w2_at(-ex)) / h**2
-    torch.testing.assert_close(w4.real.detach(), fd_w4, rtol=1e-4, atol=1e-6 * float(w4.real.detach().abs().max()))
+def _fe_mode_fields(problem: mpipn.Problem, cells: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Finite-element G_b (p̂ per unit ŵ amplitude of plate mode b) at the cavity nodes, (n_nodes, K), and the
+    fluid volume mass matrix over L0²."""
+    from workbench.reference._assembly import Params, operators
+    from workbench.surrogates.mpipn._fe import _trapezoid_operators
+
+    params = Params.of(problem.cavity)
+    ops = operators(params, cells) if problem.family == "rectangle" else _trapezoid_operators(problem, params, cells)
+    length = mpipn_scaling.REFERENCE_LENGTH
+    k2 = (problem.omega * length / mpipn_scaling.AIR.speed) ** 2 / (1 + 1j * problem.loss)
+    system = (ops.fluid_stiffness - k2 * ops.fluid_volume_mass / length**2).tocsc()
+    sines = plate_sines(cells[0], mpipn.PLATE_MODES, torch.float64).numpy()
+    rhs = (ops.coupling @ sines) / length
+    return scipy.sparse.linalg.spsolve(system, rhs.astype(complex)), ops.fluid_volume_mass / length**2
+
+
+@pytest.mark.parametrize("family", mpipn.FAMILIES)
+def test_plate_head_with_the_finite_element_mode_fields_reproduces_the_finite_element_solution(family):
+    problem = mpipn.Problem(
+        family, "polymer", 150.0, 2.5e9, 1200.0, 2e-3, 0.6, 0.4, 0.02, 0.4 * (family != "rectangle")
+    )
+    cells = (32, 16)
+    field = mpipn.solve_field(problem, cells, resonances=False)
+    green, _ = _fe_mode_fields(problem, cells)
+    names = mpipn.parameter_names(family)
+    coef = mpipn_scaling.coefficients(names, problem.vector()[None], np.array([2]))
+    top = cells[1] * (cells[0] + 1) + np.arange(1, cells[0])
+    modal = plate_amplitudes(
+        torch.as_tensor(green[top])[None],
+        torch.tensor([problem.lx / mpipn_scaling.REFERENCE_LENGTH], dtype=torch.float64),
+        torch.as_tensor(coef["alpha"]),
+        torch.as_tensor(coef["beta"]),
+        cells[0],
+    )[0].numpy()
+    plate = field.cloud.domain >= PLATE
+    p_hat = green @ modal
+    x = field.cloud.coords[plate, 0]
+    w_hat = np.sin(np.pi * np.outer(x / problem.lx, np.arange(1, mpipn.PLATE_MODES + 1))) @ modal
+    # 16 of the 31 modes: the measured truncation error is 8e-5 (p) and 1.0e-3 (w)
+    assert mpipn.relative_l2(p_hat, field.value[~plate] * coef["p_scale"][0]) < 3e-4
+    assert mpipn.relative_l2(w_hat, field.value[plate] * coef["w_scale"][0]) < 3e-3
+
+
+def test_mean_offset_is_the_finite_element_mean_of_each_mode_field():
+    problem = mpipn.Problem("trapezoid", "steel", 40.0, 210e9, 7850.0, 3e-3, 0.5, 0.35, 0.03, 0.3)
+    cells = (32, 16)
+    green, mass = _fe_mode_fields(problem, cells)
+    ones = np.ones(mass.shape[0])
+    fe_mean = ones @ (mass @ green) / (ones @ (mass @ ones))
+    net = mpipn.MPIPN(n_quantities=5, interface_cells=cells[0]).double()
+    names = mpipn.parameter_names("trapezoid")
+    geometry = torch.as_tensor(mpipn_scaling.geometry(names, problem.vector()[None]))
+    k2 = torch.as_tensor(mpipn_scaling.coefficients(names, problem.vector()[None], np.array([1]))["k2"])
+    np.testing.assert_allclose(net.mean_offset(geometry, k2)[0].numpy(), fe_mean, rtol=1e-9, atol=1e-12)
 
 
 def test_relobralo_weights_sum_to_the_term_count_and_favour_a_stalled_term():
@@ -182,23 +227,22 @@ def test_relobralo_weights_sum_to_the_term_count_and_favour_a_stalled_term():
 
 @pytest.fixture(scope="module")
 def small_fields() -> mpipn.FieldSet:
-    return mpipn.generate("trapezoid", {"train": 6, "test_in": 2, "test_out": 2}, seed=1, cells=(16, 8))
+    return mpipn.generate("trapezoid", {"train": 6, "test_in": 2, "test_out": 2}, seed=1, cells=(32, 8))
 
 
 @pytest.fixture(scope="module")
 def tiny_model(small_fields) -> mpipn.Surrogate:
-    return mpipn.train(
-        small_fields, mpipn.TrainConfig(steps=15, batch=2, physics_batch=2, collocation=8, lr=3e-3, warmup=0.0)
-    )
+    return mpipn.train(small_fields, mpipn.TrainConfig(steps=15, batch=6, physics_batch=2, collocation=8, lr=3e-3))
 
 
-def test_a_tiny_physics_informed_training_run_lowers_the_loss(tiny_model):
+def test_tiny_training_runs_lower_the_physics_and_the_data_losses(tiny_model, small_fields):
     history = tiny_model.info["history"]
     first, last = history[0], history[-1]
-    assert set(first) >= {"data", "helmholtz", "wall", "interface", "plate"}
-    total = [sum(v for k, v in row.items() if k not in ("step", "seconds")) for row in (first, last)]
-    assert total[1] < total[0]
-    assert last["data"] < first["data"]
+    assert set(first) >= {"data", "helmholtz", "wall", "interface"}
+    assert last["helmholtz"] < 0.1 * first["helmholtz"] and last["interface"] < first["interface"]
+    data_only = mpipn.train(small_fields, mpipn.TrainConfig(physics=False, steps=15, batch=6, lr=3e-3))
+    rows = data_only.info["history"]
+    assert set(rows[0]) == {"step", "seconds", "data"} and rows[-1]["data"] < rows[0]["data"]
 
 
 def test_plate_head_satisfies_the_simply_supported_edge_conditions_exactly(tiny_model, small_fields):
@@ -214,15 +258,24 @@ def test_predictions_have_the_cloud_shape_and_survive_a_checkpoint_round_trip(ti
     assert np.all(np.isfinite(values))
     loaded = mpipn.Surrogate.load(tiny_model.save(tmp_path / "m.pt"))
     np.testing.assert_array_equal(loaded.predict_fields(test), values)
+    # the forward pass shares the cavity points' local features between the global feature and the cavity
+    # head; the same fields come from the separate steps used in training
+    net = tiny_model.network
+    x = torch.as_tensor(test.coords / mpipn_scaling.REFERENCE_LENGTH, dtype=torch.float32)
+    names = test.param_names
+    coef = mpipn_scaling.coefficients(names, test.params, test.material)
+    cloud = (
+        torch.as_tensor(mpipn_scaling.geometry(names, test.params), dtype=torch.float32),
+        torch.as_tensor(mpipn_scaling.cavity_features(names, test.params), dtype=torch.float32),
+        torch.as_tensor(coef["k2"], dtype=torch.complex64),
+        torch.as_tensor(coef["alpha"], dtype=torch.complex64),
+        torch.as_tensor(coef["beta"], dtype=torch.float32),
+    )
+    plate = torch.as_tensor(test.plate_mask)
     with torch.no_grad():
-        out = tiny_model.network(
-            torch.rand(2, 7, 2),
-            torch.randn(2, 16),
-            torch.tensor([0, 0, 0, 0, 1, 1, 1], dtype=torch.bool),
-            torch.ones(2, 2),
-            torch.tensor([1, 2]),
-        )
-    assert out.shape == (2, 7, 4)
+        context = net.encode(x[:, ~plate], *cloud[:2])
+        steps = net.fields(context, net.amplitudes(context, *cloud), x, plate, *cloud[:3])
+        torch.testing.assert_close(net(x, plate, *cloud), steps, rtol=1e-5, atol=1e-6)
 
 
 def test_bad_inputs_raise_value_errors_naming_the_parameter(tiny_model, small_fields, tmp_path):

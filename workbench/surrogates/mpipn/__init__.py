@@ -31,9 +31,17 @@ from ._problem import FAMILIES, MATERIAL_CLASSES, RANGES, Problem, parameter_nam
 
 if TYPE_CHECKING:
     from ._model import Surrogate, TrainConfig, train
-    from ._network import MPIPN
+    from ._network import MPIPN, PLATE_MODES
+    from ._plots import field_figure
 
-_LAZY = {"MPIPN": "._network", "Surrogate": "._model", "TrainConfig": "._model", "train": "._model"}
+_LAZY = {
+    "field_figure": "._plots",
+    "MPIPN": "._network",
+    "PLATE_MODES": "._network",
+    "Surrogate": "._model",
+    "TrainConfig": "._model",
+    "train": "._model",
+}
 
 CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
 """The shipped checkpoints, one per family: ``<family>.pt``."""
@@ -65,6 +73,7 @@ __all__ = [
     "FAMILIES",
     "MATERIAL_CLASSES",
     "MPIPN",
+    "PLATE_MODES",
     "RANGES",
     "SPLITS",
     "Cloud",
@@ -74,6 +83,7 @@ __all__ = [
     "Surrogate",
     "TrainConfig",
     "default_checkpoint",
+    "field_figure",
     "generate",
     "load_default",
     "parameter_names",

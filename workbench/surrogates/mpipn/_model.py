@@ -1,28 +1,22 @@
 """Training, prediction and checkpoints of MPIPN surrogates (one geometry family per checkpoint).
 
-Loss (all terms per cloud, averaged over the batch; the physics terms on every cavity point of the
-interface and plate and a random subset of the other cavity points, redrawn each step):
+Loss (all terms per cloud, averaged over the batch):
 
-* ``data``: relative squared error Σ|û − u|²/Σ|u|² on the labelled points, per domain (cavity, plate);
-  the labelled points are a fixed random fraction of each domain's points (at least one per domain);
-* ``helmholtz``: |∇̂²p̂ + k̂²p̂|² on cavity points;
-* ``wall``: |n·∇̂p̂|² on the rigid walls;
-* ``interface``: |∂p̂/∂ẑ − ŵ|² on the interface (ŵ at the coincident plate point);
-* ``plate``: |(αŵ'''' − βŵ + 2 − p̂)/β|² on the interior plate points (the simply supported
-  edge conditions hold exactly through the plate head's modal basis).
+* ``data``: relative squared error Σ|û − u|²/Σ|u|² on the labelled points, per domain (cavity, plate),
+  averaged over the two; the labelled points are a fixed random fraction of each domain's points (at
+  least one per domain). û comes from the whole model: the plate head's modal solve and Σ W_b G_b.
+* the physics terms, on the per-mode cavity fields G_b of the network (:mod:`._network`), each b = 1…K a
+  well-posed problem whose unique solution the residuals pin down without any label:
 
-Pressure residuals are divided by the cloud's mean |p̂|² (predicted, detached) times the square of the
-derivative scale ((π/l̂x)² for gradients, |k̂²| + (π/l̂x)² for the Laplacian); the plate residual by
-the mean |ŵ|². So every term is a relative error, whatever the response level.
+  * ``helmholtz``: |(∇̂²G_b + k̂²G_b)·l̂x/(bπ)|² on cavity points;
+  * ``wall``: |n·∇̂G_b|² on the rigid walls;
+  * ``interface``: |∂G_b/∂ẑ − sin(bπx/lx)|² on the cavity side of the plate (∂p̂/∂n̂ = ŵ, mode by mode).
 
-Weighting: total = data + 0.02·Σ_i λ_i·L_i/L_i(t₀), t₀ the first physics step (after a data-only
-warm-up), λ_i the :class:`~._balance.ReLoBRaLo` weights of the four physics terms (sum 4). Each physics
-term enters at 1 whatever its magnitude, and ReLoBRaLo shifts weight towards the terms that progress
-least. The physics group is held at PIPN's 1 : 50 against the data: with an adaptive weight on the data
-term too, the residuals (all satisfied by p = w = 0 except the plate load) pulled every run we tried
-to the zero field; for the same reason the plate residual is relative to the predicted |ŵ|² alone,
-so that the zero field is not a minimum of it. Even so, 800 steps with physics on the trapezoid
-family ended at the zero field (docs/mpipn.md, ablation).
+  The plate equation holds exactly in its projected form (the plate head), so it has no residual term.
+
+Weighting: total = data + w·Σ_i λ_i·L_i, with w = ``physics_weight`` and λ_i the :class:`~._balance.ReLoBRaLo`
+weights of the three physics terms (sum 3). The terms are O(1) at the start (the interface term is the
+mean of sin², 1/2) and vanish at the exact G_b: the zero field is not a minimum of any of them.
 """
 
 from __future__ import annotations
@@ -41,15 +35,15 @@ from . import _physics as phys
 from ._balance import ReLoBRaLo
 from ._data import FieldSet
 from ._fe import CAVITY, INTERFACE, PLATE, PLATE_EDGE, WALL
-from ._network import MPIPN
+from ._network import MPIPN, PLATE_MODES
 from ._problem import MATERIAL_CLASSES, check_family, material_bounds, parameter_names
 from ._problem import RANGES as PARAMETER_RANGES
-from ._scaling import FEATURE_GROUPS, REFERENCE_LENGTH, cloud_features, coefficients
+from ._scaling import REFERENCE_LENGTH, cavity_features, coefficients, geometry
 
-PHYSICS_TERMS = ("helmholtz", "wall", "interface", "plate")
+PHYSICS_TERMS = ("helmholtz", "wall", "interface")
 
-PHYSICS_WEIGHT = 0.02
-"""Weight of the physics group against the data term (PIPN's 1 : 50, Kashefi & Mukerji 2022)."""
+FORMAT = "mpipn-2"
+"""Checkpoint format: the modal plate head and per-mode cavity fields."""
 
 
 @dataclass(frozen=True)
@@ -59,23 +53,24 @@ class TrainConfig:
     Attributes:
         physics: add the physics terms to the data term.
         supervised_fraction: fraction of each domain's points with labels, in (0, 1].
-        steps: optimiser steps. batch: clouds per step. lr: Adam learning rate (cosine decay to lr/20).
-        warmup: fraction of the steps trained on the data term alone before the physics terms start
-            (then the ReLoBRaLo reference losses are those of a network that already fits the data, not
-            of the random initialisation, whose fourth derivatives dwarf every other term).
+        steps: optimiser steps. batch: clouds per step. lr: Adam learning rate (cosine decay to lr/100).
+        physics_weight: w, the weight of the physics group against the data term, > 0.
         physics_batch: clouds of each batch on which the physics terms are evaluated.
-        collocation: random non-interface cavity points per cloud per step for the residuals.
+        collocation: random non-interface cavity points per cloud per step for the residuals (every
+            interface point is always used).
+        width: width of the local feature and of the trunk (:class:`~._network.MPIPN` ``local`` and ``head``).
         seed: seed of the network initialisation, the labels and the batches.
     """
 
     physics: bool = True
     supervised_fraction: float = 0.1
-    steps: int = 800
-    batch: int = 8
+    steps: int = 4000
+    batch: int = 16
     lr: float = 2e-3
-    warmup: float = 0.4
+    physics_weight: float = 1.0
     physics_batch: int = 4
-    collocation: int = 32
+    collocation: int = 64
+    width: int = 96
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -83,14 +78,16 @@ class TrainConfig:
             raise ValueError(
                 f"supervised_fraction must lie in (0, 1]; got supervised_fraction={self.supervised_fraction!r}"
             )
-        if not (isinstance(self.warmup, float | int) and 0 <= self.warmup < 1):
-            raise ValueError(f"warmup must lie in [0, 1) (fraction of the steps); got warmup={self.warmup!r}")
         for name in ("steps", "batch", "physics_batch", "collocation"):
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise ValueError(f"{name} must be an integer >= 1; got {name}={value!r}")
-        if not (isinstance(self.lr, float | int) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be a positive number; got lr={self.lr!r}")
+        if not (isinstance(self.width, int) and not isinstance(self.width, bool) and 8 <= self.width <= 1024):
+            raise ValueError(f"width must be an integer in [8, 1024]; got width={self.width!r}")
+        for name in ("lr", "physics_weight"):
+            value = getattr(self, name)
+            if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number; got {name}={value!r}")
 
 
 @dataclass
@@ -98,9 +95,8 @@ class _Tensors:
     """Training/prediction tensors of a set of clouds (hat variables, float32/complex64)."""
 
     x: torch.Tensor  # (n, N, 2)
-    params: torch.Tensor  # (n, F) per-cloud quantities (cloud_features)
-    lengths: torch.Tensor  # (n, 2) (lx, lz)/L0
-    material: torch.Tensor  # (n,) long
+    quantities: torch.Tensor  # (n, Q) per-cloud quantities of the cavity network (cavity_features)
+    geometry: torch.Tensor  # (n, 3) (l̂x, l̂z, tilt)
     plate: torch.Tensor  # (N,) bool
     normal: torch.Tensor  # (n, N, 2)
     k2: torch.Tensor  # (n,) complex
@@ -108,6 +104,10 @@ class _Tensors:
     beta: torch.Tensor  # (n,)
     p_scale: np.ndarray  # (n,) p̂ per Pa
     w_scale: np.ndarray  # (n,) ŵ per m
+
+    def cloud(self, idx: torch.Tensor | slice) -> tuple[torch.Tensor, ...]:
+        """(geometry, quantities, k̂², α, β) of the clouds ``idx``."""
+        return self.geometry[idx], self.quantities[idx], self.k2[idx], self.alpha[idx], self.beta[idx]
 
 
 def _tensors(
@@ -121,9 +121,8 @@ def _tensors(
     coef = coefficients(names, params, material)
     return _Tensors(
         torch.as_tensor(coords / REFERENCE_LENGTH, dtype=torch.float32),
-        torch.as_tensor(cloud_features(names, params, material), dtype=torch.float32),
-        torch.as_tensor(params[:, [names.index("lx"), names.index("lz")]] / REFERENCE_LENGTH, dtype=torch.float32),
-        torch.as_tensor(material, dtype=torch.long),
+        torch.as_tensor(cavity_features(names, params), dtype=torch.float32),
+        torch.as_tensor(geometry(names, params), dtype=torch.float32),
         torch.as_tensor(plate, dtype=torch.bool),
         torch.as_tensor(normal, dtype=torch.float32),
         torch.as_tensor(coef["k2"], dtype=torch.complex64),
@@ -135,15 +134,9 @@ def _tensors(
 
 
 def _hat_targets(fields: FieldSet, t: _Tensors) -> torch.Tensor:
-    """(n, N, 2) float32: (Re, Im) of p̂ on cavity points and ŵ on plate points."""
+    """(n, N) complex64: p̂ on cavity points and ŵ on plate points."""
     scale = np.where(fields.plate_mask[None, :], t.w_scale[:, None], t.p_scale[:, None])
-    value = fields.value * scale
-    return torch.as_tensor(np.stack([value.real, value.imag], axis=-1), dtype=torch.float32)
-
-
-def _select(out: torch.Tensor, plate: torch.Tensor) -> torch.Tensor:
-    """(B, M, 2): the cavity head on cavity points and the plate head on plate points of out (B, M, 4)."""
-    return torch.where(plate[None, :, None], out[..., 2:], out[..., :2])
+    return torch.as_tensor(fields.value * scale, dtype=torch.complex64)
 
 
 def label_points(
@@ -263,16 +256,14 @@ class Surrogate:
         with torch.no_grad():
             for s in range(0, t.x.shape[0], batch):
                 sl = slice(s, s + batch)
-                out = _select(self.network(t.x[sl], t.params[sl], t.plate, t.lengths[sl], t.material[sl]), t.plate)
-                outs.append(out.double().numpy())
+                outs.append(self.network(t.x[sl], t.plate, *t.cloud(sl)).to(torch.complex128).numpy())
         hat = np.concatenate(outs)
         if not np.all(np.isfinite(hat)):
             raise RuntimeError(
-                "the network returned non-finite fields (amplitude gate overflow); refusing to return them"
+                "the network returned non-finite fields (a singular plate system); refusing to return them"
             )
-        value = hat[..., 0] + 1j * hat[..., 1]
         scale = np.where(t.plate.numpy()[None, :], t.w_scale[:, None], t.p_scale[:, None])
-        return value / scale
+        return hat / scale
 
     def predict_fields(self, fields: FieldSet, strict: bool = True) -> np.ndarray:
         """:meth:`predict` on the clouds of ``fields`` (same family)."""
@@ -286,7 +277,7 @@ class Surrogate:
         state = {k: v.detach().clone() for k, v in self.network.state_dict().items()}
         torch.save(
             {
-                "format": "mpipn-1",
+                "format": FORMAT,
                 "family": self.family,
                 "cells": list(self.cells),
                 "config": self.network.config,
@@ -307,8 +298,10 @@ class Surrogate:
             blob = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:  # torch raises pickle, zip and runtime errors alike
             raise ValueError(f"checkpoint {str(path)!r} is not a readable torch file: {error}") from None
-        if not isinstance(blob, dict) or blob.get("format") != "mpipn-1":
-            raise ValueError(f"checkpoint {str(path)!r} is not an MPIPN checkpoint (format 'mpipn-1')")
+        if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+            raise ValueError(
+                f"checkpoint {str(path)!r} is not an MPIPN checkpoint of this version (format {FORMAT!r}); retrain it with `workbench surrogate train mpipn`"
+            )
         network = MPIPN(**blob["config"])
         network.load_state_dict(blob["state"])
         surrogate = cls(network, check_family(blob["family"]), tuple(blob["cells"]), blob["info"])
@@ -328,50 +321,32 @@ def _physics_losses(
     t: _Tensors,
     idx: torch.Tensor,
     domain: np.ndarray,
-    partner: np.ndarray,
     rng: np.random.Generator,
     collocation: int,
 ) -> dict[str, torch.Tensor]:
-    """The physics terms on a batch (see the module docstring).
-
-    The cavity head is evaluated (and differentiated twice) on the chosen cavity points and the
-    interface, the plate head (differentiated four times) on the plate points only.
-    """
+    """The physics terms (module docstring) on the clouds ``idx``, (B,) each: at ``collocation`` random
+    interior and wall points and at every interface point."""
     interior = np.flatnonzero((domain == CAVITY) | (domain == WALL))
     interface = np.flatnonzero(domain == INTERFACE)
-    plate_pts = np.flatnonzero(domain >= PLATE)
     chosen = rng.choice(interior, size=min(collocation, interior.size), replace=False)
-    cav_q = torch.as_tensor(np.concatenate([chosen, interface]))
-    x_c = t.x[idx][:, cav_q].clone().requires_grad_(True)
-    x_p = t.x[idx][:, torch.as_tensor(plate_pts)].clone().requires_grad_(True)
-    params = t.params[idx]
-    lengths = t.lengths[idx]
-    out_c = network.decode(context, x_c, params, t.plate[cav_q], lengths)
-    out_p = network.decode(context, x_p, params, t.plate[torch.as_tensor(plate_pts)], lengths)
-    p = torch.complex(out_c[..., 0], out_c[..., 1])
-    w = torch.complex(out_p[..., 2], out_p[..., 3])
-    grad_p, lap_p = phys.cavity_derivatives(out_c[..., 0], out_c[..., 1], x_c)
-    _, w4 = phys.plate_derivatives(out_p[..., 2], out_p[..., 3], x_p)
-    p_level = (p.abs() ** 2).mean(-1).detach() + 1e-8
-    w_level = (w.abs() ** 2).mean(-1).detach() + 1e-12
-    helm = phys.helmholtz(lap_p, p, t.k2[idx])
-    wall_local = np.flatnonzero(domain[chosen] == WALL)
-    wall = phys.normal_derivative(grad_p[:, wall_local], t.normal[idx][:, torch.as_tensor(chosen[wall_local])])
+    points = torch.as_tensor(np.concatenate([chosen, interface]))
+    geom, quantities, k2, _, _ = t.cloud(idx)
+    x = t.x[idx][:, points]
+    value, grad, lap = phys.derivatives(lambda y: network.learned(context, y, geom, quantities), x)
+    g, grad_g, lap_g = phys.as_complex(value), phys.as_complex(grad), phys.as_complex(lap)
+    order = torch.arange(1, PLATE_MODES + 1, dtype=torch.float32)
+    offset = network.mean_offset(geom, k2)  # (B, K): k̂²·offset = −F_b/Â
+    helm = (lap_g + k2[:, None, None] * (g + offset[:, None, :])) * (geom[:, None, :1] / (torch.pi * order))
+    wall = np.flatnonzero(domain[chosen] == WALL)
+    normal = t.normal[idx][:, torch.as_tensor(chosen[wall])]  # (B, n_wall, 2)
+    wall_res = (grad_g[:, wall] * normal[..., None].to(grad_g.dtype)).sum(-2)
     n_c = chosen.size
-    plate_of = torch.as_tensor(np.searchsorted(plate_pts, partner[interface]))  # plate position of each interface point
-    inter = grad_p[:, n_c:, 1] - w[:, plate_of]
-    inner = domain[partner[interface]] == PLATE
-    pi, ii = plate_of[torch.as_tensor(inner)], torch.as_tensor(n_c + np.flatnonzero(inner))
-    plate_res = phys.plate(w4[:, pi], w[:, pi], p[:, ii], t.alpha[idx], t.beta[idx])
-    # characteristic scales per cloud: gradients ~ (π/l̂x)·p̂, Laplacian ~ (|k̂²| + (π/l̂x)²)·p̂; the plate
-    # residual ~ ŵ. Relative to the predicted level, the load term 2/β makes p = w = 0 infinitely bad
-    grad_sq = (torch.pi / lengths[:, 0]) ** 2
-    lap_sq = (t.k2[idx].abs() + grad_sq) ** 2
+    modes = torch.sin(torch.pi * (x[:, n_c:, :1] / geom[:, None, :1]) * order)  # (B, n_interface, K)
+    inter = grad_g[:, n_c:, 1] - modes
     return {
-        "helmholtz": (helm.abs() ** 2).mean(-1) / (p_level * lap_sq),
-        "wall": (wall.abs() ** 2).mean(-1) / (p_level * grad_sq) if wall_local.size else torch.zeros_like(p_level),
-        "interface": (inter.abs() ** 2).mean(-1) / (p_level * grad_sq),
-        "plate": (plate_res.abs() ** 2).mean(-1) / w_level,
+        "helmholtz": (helm.abs() ** 2).mean((1, 2)),
+        "wall": (wall_res.abs() ** 2).mean((1, 2)) if wall.size else torch.zeros(len(idx)),
+        "interface": (inter.abs() ** 2).mean((1, 2)),
     }
 
 
@@ -397,55 +372,45 @@ def train(
     names = parameter_names(data.family)
     t = _tensors(names, data.coords, data.normal, data.plate_mask, data.params, data.material)
     target = _hat_targets(data, t)
-    target_sq = (target**2).sum(-1)
+    target_sq = target.abs() ** 2
     labels, n_cav_labels = label_points(data.domain, len(data), config.supervised_fraction, rng)
     labels = torch.as_tensor(labels)
-    labelled_plate = t.plate[labels]  # (n, K)
-    network = MPIPN(len(names) + FEATURE_GROUPS, len(MATERIAL_CLASSES))
+    labelled_plate = t.plate[labels[0]]  # (K,): the same domain pattern in every cloud
+    cavity = ~t.plate
+    network = MPIPN(t.quantities.shape[1], data.cells[0], local=config.width, head=config.width)
     optimiser = torch.optim.Adam(network.parameters(), lr=config.lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.steps, eta_min=config.lr / 20)
-    first_physics = int(config.warmup * config.steps) if config.physics else config.steps
-    terms: tuple[str, ...] = ("data",)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.steps, eta_min=config.lr / 100)
+    terms = ("data", *PHYSICS_TERMS) if config.physics else ("data",)
     balance = ReLoBRaLo(len(PHYSICS_TERMS), seed=config.seed)
     history = []
     start = time.perf_counter()
-    scale: torch.Tensor | None = None  # each physics term's value at its first step
     for step in range(config.steps):
-        if step == first_physics:
-            terms = ("data", *PHYSICS_TERMS)
-            balance = ReLoBRaLo(len(PHYSICS_TERMS), seed=config.seed)
         idx = torch.as_tensor(rng.choice(len(data), size=min(config.batch, len(data)), replace=False))
-        context = network.encode(t.x[idx], t.params[idx], t.plate, t.lengths[idx], t.material[idx])
-        lab = labels[idx]  # (B, K): the same domain pattern in every cloud
-        out = _select(
-            network.decode(context, t.x[idx[:, None], lab], t.params[idx], labelled_plate[0], t.lengths[idx]),
-            labelled_plate[0],
-        )
-        err = ((out - target[idx[:, None], lab]) ** 2).sum(-1)
+        cloud = t.cloud(idx)
+        context = network.encode(t.x[idx][:, cavity], *cloud[:2])
+        modal = network.amplitudes(context, *cloud)
+        lab = labels[idx]
+        out = network.fields(context, modal, t.x[idx[:, None], lab], labelled_plate, *cloud[:3])
+        err = (out - target[idx[:, None], lab]).abs() ** 2
         ref = target_sq[idx[:, None], lab]
-        cav = slice(0, n_cav_labels)
-        plate_part = slice(n_cav_labels, None)
+        cav, plate_part = slice(0, n_cav_labels), slice(n_cav_labels, None)
         losses = {
             "data": 0.5 * (_relative(err[:, cav], ref[:, cav]) + _relative(err[:, plate_part], ref[:, plate_part]))
         }
-        if step >= first_physics:
+        if config.physics:
             sub = slice(0, config.physics_batch)
-            losses |= _physics_losses(
-                network, context[sub], t, idx[sub], data.domain, data.partner, rng, config.collocation
-            )
+            losses |= _physics_losses(network, context[sub], t, idx[sub], data.domain, rng, config.collocation)
         means = torch.stack([losses[k].mean() for k in terms])
         total = means[0]
-        if len(terms) > 1:
-            if scale is None:
-                scale = means[1:].detach().clamp_min(1e-12)
+        if config.physics:
             weights = torch.as_tensor(balance.update(means[1:].detach().numpy()), dtype=torch.float32)
-            total = total + PHYSICS_WEIGHT * (weights * means[1:] / scale).sum()
+            total = total + config.physics_weight * (weights * means[1:]).sum()
         optimiser.zero_grad()
         total.backward()
-        torch.nn.utils.clip_grad_norm_(network.parameters(), 10.0)
+        torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
         optimiser.step()
         schedule.step()
-        if step % 100 == 0 or step in (first_physics, config.steps - 1):
+        if step % 100 == 0 or step == config.steps - 1:
             row = {"step": step, "seconds": time.perf_counter() - start} | {
                 k: float(v) for k, v in zip(terms, means.detach())
             }

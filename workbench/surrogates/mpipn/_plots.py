@@ -20,12 +20,10 @@ def _triangulation(field: Field) -> Triangulation:
     return Triangulation(cavity[:, 0], cavity[:, 1], triangles)
 
 
-def plot_field(field: Field, path: str | Path, estimate: np.ndarray | None = None, label: str = "MPIPN") -> Path:
-    """PNG at ``path``: |p| map and |w| along the plate; with ``estimate`` ((n_points,) complex, the
-    surrogate's values on ``field``'s points) the surrogate's |p| map and the map of |p̂ − p| are added,
-    and the plate panel shows both displacements."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def field_figure(field: Field, estimate: np.ndarray | None = None, label: str = "MPIPN") -> Figure:
+    """|p| map and |w| along the plate; with ``estimate`` ((n_points,) complex, the surrogate's values on
+    ``field``'s points) the surrogate's |p| map and the map of |p̂ − p| are added, and the plate panel shows
+    both displacements."""
     plate = field.cloud.domain >= 3
     tri = _triangulation(field)
     p_fe = field.value[~plate]
@@ -63,5 +61,12 @@ def plot_field(field: Field, path: str | Path, estimate: np.ndarray | None = Non
         + (f", tilt={problem.tilt:g}" if problem.family == "trapezoid" else ""),
         fontsize=9,
     )
-    fig.savefig(path, dpi=110)
+    return fig
+
+
+def plot_field(field: Field, path: str | Path, estimate: np.ndarray | None = None, label: str = "MPIPN") -> Path:
+    """:func:`field_figure` as a PNG at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    field_figure(field, estimate, label).savefig(path, dpi=110)
     return path

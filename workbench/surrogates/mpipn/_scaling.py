@@ -12,7 +12,7 @@ With the reference length L0, the incident pressure p_inc and ω:
 
 Explicit parameters enter the network normalised to [−1, 1] over the training ranges (log scale for
 frequency, E and ρ), together with the dimensionless groups that set the response
-(:func:`cloud_features`).
+(:func:`cavity_features`).
 """
 
 from __future__ import annotations
@@ -59,38 +59,25 @@ def coefficients(names: tuple[str, ...], params: np.ndarray, material: np.ndarra
     }
 
 
-def cloud_features(names: tuple[str, ...], params: np.ndarray, material: np.ndarray) -> np.ndarray:
-    """Per-cloud explicit quantities, (n, n_params + 8): the normalised parameters and the groups
+CAVITY_PARAMETERS = ("frequency", "lx", "lz", "loss", "tilt")
+"""Explicit parameters the cavity field depends on (the tilt only in the trapezoid family)."""
 
-    * κ_b = k_b·lx/π = √(ω/ω_1), bending half-wavelengths on the plate (ω_1 its first in-vacuo mode),
-      as κ_b/5, sin(πκ_b) and cos(πκ_b) (the plate resonates at integer κ_b);
-    * k·lz/π with sin(k·lz) and cos(k·lz) (depth resonances at k·lz = mπ), and k·lx/π;
-    * log10 of the mass ratio m″/(ρ0·lz), over 2.
-    """
+
+def cavity_features(names: tuple[str, ...], params: np.ndarray) -> np.ndarray:
+    """Per-cloud explicit quantities of the cavity network, (n, Q) float64: the normalised cavity parameters
+    (:data:`CAVITY_PARAMETERS` present in ``names``) and four groups of k = ω/c: k·lx/π, k·lz/π, (k·lx/π)²
+    and η·(k·lx/π)² (the real and imaginary parts of k̂²·(lx/π)², up to O(η²))."""
     column = {name: params[:, k] for k, name in enumerate(names)}
-    omega = 2.0 * np.pi * column["frequency"]
-    poisson = np.array([MATERIALS[MATERIAL_CLASSES[int(m)]].poisson for m in material])
-    bending = column["youngs_modulus"] * column["thickness"] ** 3 / (12.0 * (1.0 - poisson**2))
-    surface = column["density"] * column["thickness"]
-    lx, lz = column["lx"], column["lz"]
-    omega_1 = (np.pi / lx) ** 2 * np.sqrt(bending / surface)
-    kappa_b = np.sqrt(omega / omega_1)
-    k = omega / AIR.speed
-    groups = np.stack(
-        [
-            kappa_b / 5.0,
-            np.sin(np.pi * kappa_b),
-            np.cos(np.pi * kappa_b),
-            k * lz / np.pi,
-            np.sin(k * lz),
-            np.cos(k * lz),
-            k * lx / np.pi,
-            np.log10(surface / (AIR.density * lz)) / 2.0,
-        ],
-        axis=1,
-    )
-    return np.concatenate([normalise_params(names, params), groups], axis=1)
+    used = tuple(name for name in CAVITY_PARAMETERS if name in names)
+    k = 2.0 * np.pi * column["frequency"] / AIR.speed
+    kx = k * column["lx"] / np.pi
+    groups = np.stack([kx, k * column["lz"] / np.pi, kx**2, column["loss"] * kx**2], axis=1)
+    normalised = normalise_params(used, np.stack([column[name] for name in used], axis=1))
+    return np.concatenate([normalised, groups], axis=1)
 
 
-FEATURE_GROUPS = 8
-"""Dimensionless groups appended by :func:`cloud_features`."""
+def geometry(names: tuple[str, ...], params: np.ndarray) -> np.ndarray:
+    """(n, 3) float64: (l̂x, l̂z, tilt), the cavity size over L0 and the back-wall tilt (0 without one)."""
+    column = {name: params[:, k] for k, name in enumerate(names)}
+    tilt = column.get("tilt", np.zeros(params.shape[0]))
+    return np.stack([column["lx"] / REFERENCE_LENGTH, column["lz"] / REFERENCE_LENGTH, tilt], axis=1)
