@@ -112,7 +112,7 @@ def train_command(
         ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Checkpoint to write; default runs/mpipn/<family>.pt.")] = None,
-    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 4000,
+    steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 2000,
     batch: Annotated[int, typer.Option(help="Clouds per step.")] = 16,
     fraction: Annotated[float, typer.Option(help="Supervised fraction of each domain's points, (0, 1].")] = 0.1,
     physics: Annotated[bool, typer.Option("--physics/--no-physics", help="Physics-informed loss terms.")] = True,

@@ -58,19 +58,17 @@ class TrainConfig:
         physics_batch: clouds of each batch on which the physics terms are evaluated.
         collocation: random non-interface cavity points per cloud per step for the residuals (every
             interface point is always used).
-        width: width of the local feature and of the trunk (:class:`~._network.MPIPN` ``local`` and ``head``).
         seed: seed of the network initialisation, the labels and the batches.
     """
 
     physics: bool = True
     supervised_fraction: float = 0.1
-    steps: int = 4000
+    steps: int = 2000
     batch: int = 16
     lr: float = 2e-3
     physics_weight: float = 1.0
     physics_batch: int = 4
     collocation: int = 64
-    width: int = 96
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -82,8 +80,6 @@ class TrainConfig:
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
                 raise ValueError(f"{name} must be an integer >= 1; got {name}={value!r}")
-        if not (isinstance(self.width, int) and not isinstance(self.width, bool) and 8 <= self.width <= 1024):
-            raise ValueError(f"width must be an integer in [8, 1024]; got width={self.width!r}")
         for name in ("lr", "physics_weight"):
             value = getattr(self, name)
             if not (isinstance(value, float | int) and math.isfinite(value) and value > 0):
@@ -377,7 +373,7 @@ def train(
     labels = torch.as_tensor(labels)
     labelled_plate = t.plate[labels[0]]  # (K,): the same domain pattern in every cloud
     cavity = ~t.plate
-    network = MPIPN(t.quantities.shape[1], data.cells[0], local=config.width, head=config.width)
+    network = MPIPN(t.quantities.shape[1], data.cells[0])
     optimiser = torch.optim.Adam(network.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.steps, eta_min=config.lr / 100)
     terms = ("data", *PHYSICS_TERMS) if config.physics else ("data",)
