@@ -194,13 +194,19 @@ _SEARCH_FLAGS = {
     "name": "--name",
     "objective": "--objective",
 }
+_ACTIVE_FLAGS = {
+    name: f"--{name.replace('_', '-')}"
+    for name in ("physics_budget", "round_steps", "verify", "local", "kappa", "separation", "initial", "radius")
+}
+"""The ``ActiveConfig`` fields that ``workbench search --model surrogate|PATH`` exposes, by option."""
 
 
 def _as_typed(message: str) -> str:
     """A SearchConfig error in the words of the command line: ``steps must …`` → ``--steps must …``."""
     first, _, rest = message.partition(" ")
-    if first in _SEARCH_FLAGS:
-        message = f"{_SEARCH_FLAGS[first]} {rest}".replace(f"got {first}=", f"got {_SEARCH_FLAGS[first]}=")
+    flags = _SEARCH_FLAGS | _ACTIVE_FLAGS
+    if first in flags:
+        message = f"{flags[first]} {rest}".replace(f"got {first}=", f"got {flags[first]}=")
     return message.replace("agent option ", "--option ")
 
 
@@ -279,7 +285,38 @@ def search_command(
     ] = None,
     round_steps: Annotated[
         int | None,
-        typer.Option(help="With a surrogate: agent iterations per verification round (default 20000 THz, 4000 acoustic)."),
+        typer.Option(
+            help="With a surrogate: agent iterations per verification round (default 20000 THz, 4000 acoustic)."
+        ),
+    ] = None,
+    verify: Annotated[
+        int | None,
+        typer.Option(
+            help="With a surrogate: designs the agent visited verified per round (default 100 THz, 50 acoustic)."
+        ),
+    ] = None,
+    local: Annotated[
+        int | None,
+        typer.Option(
+            help="With a surrogate: trust-region designs verified per round, 0: none (default 25 THz, 10 acoustic)."
+        ),
+    ] = None,
+    kappa: Annotated[
+        float | None,
+        typer.Option(help="With a surrogate: weight of the ensemble spread in a design's score (default 1)."),
+    ] = None,
+    separation: Annotated[
+        int | None,
+        typer.Option(
+            help="With a surrogate: least L1 grid distance between designs verified in one round (default 2)."
+        ),
+    ] = None,
+    initial: Annotated[
+        int | None,
+        typer.Option(help="With --model surrogate: designs of the first training set (default half the budget)."),
+    ] = None,
+    radius: Annotated[
+        int | None, typer.Option(help="With a surrogate: first trust-region radius, grid steps (default 3).")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -306,8 +343,24 @@ def search_command(
                 runs_root=str(runs_root),
                 name=name,
             )
+            active = {
+                "physics_budget": physics_budget,
+                "round_steps": round_steps,
+                "verify": verify,
+                "local": local,
+                "kappa": kappa,
+                "separation": separation,
+                "initial": initial,
+                "radius": radius,
+            }
+            given = {key: value for key, value in active.items() if value is not None}
             if model != "physics":
-                return _surrogate_search(cfg, model, physics_budget, round_steps, as_json)
+                return _surrogate_search(cfg, model, given, as_json)
+            if given:
+                flags = ", ".join(_ACTIVE_FLAGS[key] for key in given)
+                raise ValueError(
+                    f"{flags} set a surrogate-assisted search; add --model surrogate (or a checkpoint path)"
+                )
             result = search(cfg)
         else:
             result = resume(resume_dir)
@@ -338,14 +391,13 @@ def search_command(
     )
 
 
-def _surrogate_search(
-    cfg: object, model: str, physics_budget: int | None, round_steps: int | None, as_json: bool
-) -> None:
+def _surrogate_search(cfg: object, model: str, settings: dict, as_json: bool) -> None:
+    """Validate the ``ActiveConfig`` (before any folder exists), run the surrogate-assisted search, print it."""
     from .surrogates import ActiveConfig, surrogate_search
 
-    if physics_budget is None:
+    if "physics_budget" not in settings:
         raise ValueError(f"--model {model} needs --physics-budget (designs the physics may evaluate)")
-    result = surrogate_search(ActiveConfig(cfg, physics_budget, model, round_steps=round_steps))
+    result = surrogate_search(ActiveConfig(cfg, model=model, **settings))
     payload = {
         "run_dir": str(result.run_dir),
         "physics_evaluations": result.physics_evaluations,

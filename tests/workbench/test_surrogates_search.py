@@ -179,6 +179,54 @@ def test_cli_search_with_a_surrogate_reports_physics_and_surrogate_evaluations(t
     assert missing.exit_code == 2 and "needs --physics-budget" in missing.output and not (tmp_path / "x").exists()
 
 
+def test_cli_search_passes_every_active_setting_to_the_run(tmp_path):
+    settings = {"initial": 20, "verify": 6, "local": 2, "kappa": 0.5, "separation": 1, "radius": 2, "round_steps": 32}
+    flags = [item for key, value in settings.items() for item in (f"--{key.replace('_', '-')}", str(value))]
+    result = CliRunner().invoke(
+        app,
+        ["search", "thz", "--model", "surrogate", "--physics-budget", "30", "--agent", "random", "--steps", "64"]
+        + flags
+        + ["--runs-root", str(tmp_path), "--name", "run", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert {key: saved[key] for key in settings} == settings and saved["physics_budget"] == 30
+    assert json.loads(result.stdout)["physics_evaluations"] == 30
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--radius", "0"], "--radius must be an integer >= 1; got --radius=0"),
+        (["--verify", "0"], "--verify must be an integer >= 1; got --verify=0"),
+        (["--local", "-1"], "--local must be an integer >= 0; got --local=-1"),
+        (["--separation", "0"], "--separation must be an integer >= 1; got --separation=0"),
+        (["--round-steps", "0"], "--round-steps must be an integer >= 1; got --round-steps=0"),
+        (["--kappa", "-0.5"], "--kappa must be a finite number >= 0; got --kappa=-0.5"),
+        (["--kappa", "inf"], "--kappa must be a finite number >= 0; got --kappa=inf"),
+        (["--initial", "8"], "--initial must be an integer >= 16; got --initial=8"),
+        (
+            ["--initial", "40"],
+            "--physics-budget must exceed the first training set (40 designs, initial); got --physics-budget=40",
+        ),
+    ],
+)
+def test_cli_rejects_bad_active_settings_by_option_before_any_folder(tmp_path, flags, message):
+    root = tmp_path / "runs"
+    args = ["search", "thz", "--model", "surrogate", "--physics-budget", "40", "--agent", "random", "--steps", "64"]
+    result = CliRunner().invoke(app, [*args, *flags, "--runs-root", str(root)])
+    assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
+    assert not root.exists()
+
+
+def test_cli_refuses_surrogate_settings_without_a_surrogate(tmp_path):
+    result = CliRunner().invoke(
+        app, ["search", "thz", "--kappa", "2", "--verify", "5", "--runs-root", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2 and "--verify, --kappa set a surrogate-assisted search" in result.output
+    assert not (tmp_path / "r").exists()
+
+
 def test_round_settings_left_out_take_the_family_defaults_and_given_ones_stay(tmp_path):
     from workbench.surrogates._active import ROUND_DEFAULTS
 
