@@ -38,7 +38,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,7 @@ from ..families import FAMILIES
 from ..search import SearchConfig
 from ..search._rundir import commit_checkpoint, config_hash, make_run_dir, read_checkpoint
 from ..search._runner import agent_class, make_agent, make_venv
+from ..search.config import config_fields
 from ._acoustic import AcousticSurrogate, build_acoustic
 from ._checkpoints import load, save
 from ._datasets import (
@@ -170,14 +171,10 @@ class ActiveConfig:
     @classmethod
     def from_json(cls, text: str, source: str) -> ActiveConfig:
         """Rebuild a config from ``config.json`` text; ``source`` names the file in errors."""
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{source} is not valid JSON ({error}); it is not a search config") from None
-        known = {f.name for f in fields(cls)}
-        if not isinstance(values, dict) or "search" not in values or set(values) - known:
-            raise ValueError(f"{source} is not the config of a surrogate-assisted search of this version of workbench")
-        return cls(**{**values, "search": SearchConfig.from_json(json.dumps(values["search"]), source)})
+        values = config_fields(cls, text, source)
+        if not isinstance(values.get("search"), dict):
+            raise ValueError(f"{source} is not the config of a surrogate-assisted search: no 'search' settings")
+        return cls(**values | {"search": SearchConfig.from_json(json.dumps(values["search"]), source)})
 
     def planned_rounds(self) -> int:
         """Rounds the budget allows when every round verifies ``verify + local`` designs (the agent's schedule)."""
