@@ -147,7 +147,7 @@ def _plot(name: str, curves: dict[tuple[str, float, int], dict[str, list]], path
             (line,) = ax.step(x, mean, where="post", label=f"{method} (n={len(runs)})")
             ax.fill_between(x, mean - std, mean + std, step="post", color=line.get_color(), alpha=0.2, lw=0)
         ax.set_title(f"{objective} @ {_frequency_label(target)}, budget {budget:,}", fontsize=10)
-        ax.set_xlabel("evaluations (designs; physics ones for surrogate-assisted methods)")
+        ax.set_xlabel("physics evaluations (designs)")
         ax.set_ylabel("best objective")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
