@@ -194,34 +194,59 @@ _SEARCH_FLAGS = {
     "name": "--name",
     "objective": "--objective",
 }
+_ACTIVE_FLAGS = {
+    name: f"--{name.replace('_', '-')}"
+    for name in ("physics_budget", "round_steps", "verify", "local", "kappa", "separation", "initial", "radius")
+}
+"""The ``ActiveConfig`` fields that ``workbench search --model surrogate|PATH`` exposes, by option."""
 
 
 def _as_typed(message: str) -> str:
     """A SearchConfig error in the words of the command line: ``steps must …`` → ``--steps must …``."""
     first, _, rest = message.partition(" ")
-    if first in _SEARCH_FLAGS:
-        message = f"{_SEARCH_FLAGS[first]} {rest}".replace(f"got {first}=", f"got {_SEARCH_FLAGS[first]}=")
+    flags = _SEARCH_FLAGS | _ACTIVE_FLAGS
+    if first in flags:
+        message = f"{flags[first]} {rest}".replace(f"got {first}=", f"got {flags[first]}=")
     return message.replace("agent option ", "--option ")
 
 
-def _check_resume_options(
-    ctx: typer.Context, run_dir: Path, family: str, options: list[str], config_class: type
-) -> None:
-    """Refuse command-line options that disagree with the saved ``config.json`` of the run to resume."""
+def _saved_config(run_dir: Path) -> object | None:
+    """The ``config.json`` of the run to resume: a ``SearchConfig``, an ``ActiveConfig`` (surrogate-assisted) or None."""
     path = run_dir / "config.json"
     if not path.is_file():
-        return  # resume() names what is missing
-    saved = config_class.from_json(path.read_text(), str(path))
-    given: dict[str, tuple[str, object, object]] = {"family": ("FAMILY", family, saved.kind)}
+        return None  # resume() names what is missing
+    text = path.read_text()
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError:
+        values = None  # SearchConfig.from_json names the file and the error
+    if isinstance(values, dict) and "physics_budget" in values:
+        from .surrogates import ActiveConfig
+
+        return ActiveConfig.from_json(text, str(path))
+    from .search import SearchConfig
+
+    return SearchConfig.from_json(text, str(path))
+
+
+def _check_resume_options(ctx: typer.Context, run_dir: Path, family: str, options: list[str], saved: object) -> None:
+    """Refuse command-line options that disagree with ``saved``, the ``config.json`` of the run to resume."""
+    path = run_dir / "config.json"
+    search = getattr(saved, "search", saved)  # an ActiveConfig holds the SearchConfig of its agent
+    given: dict[str, tuple[str, object, object]] = {"family": ("FAMILY", family, search.kind)}
     typed = {name for name in ctx.params if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"}
     for name in ("objective", "steps", "seed", "agent", "num_envs", "log_every", "checkpoint_every", "name"):
         if name in typed:  # the option and the SearchConfig field share the name
-            given[name] = (f"--{name.replace('_', '-')}", ctx.params[name], getattr(saved, name))
+            given[name] = (f"--{name.replace('_', '-')}", ctx.params[name], getattr(search, name))
+    for name in ("model", *_ACTIVE_FLAGS):
+        if name in typed:  # the option and the ActiveConfig field share the name; a physics-only run has none
+            stored = getattr(saved, name, "physics" if name == "model" else None)
+            given[name] = (f"--{name.replace('_', '-')}", ctx.params[name], stored)
     if "target" in typed:
         target = parse_quantity(ctx.params["target"], "frequency", "target")
-        given["target"] = ("--target", target, saved.target_frequency)
+        given["target"] = ("--target", target, search.target_frequency)
     for key, value in _agent_options(options).items():
-        given[f"option {key}"] = (f"--option {key}", value, saved.agent_options.get(key))
+        given[f"option {key}"] = (f"--option {key}", value, search.agent_options.get(key))
     for flag, value, stored in given.values():
         if value != stored:
             raise ValueError(
@@ -279,7 +304,38 @@ def search_command(
     ] = None,
     round_steps: Annotated[
         int | None,
-        typer.Option(help="With a surrogate: agent iterations per verification round (default 20000 THz, 4000 acoustic)."),
+        typer.Option(
+            help="With a surrogate: agent iterations per verification round (default 20000 THz, 4000 acoustic)."
+        ),
+    ] = None,
+    verify: Annotated[
+        int | None,
+        typer.Option(
+            help="With a surrogate: designs the agent visited verified per round (default 100 THz, 50 acoustic)."
+        ),
+    ] = None,
+    local: Annotated[
+        int | None,
+        typer.Option(
+            help="With a surrogate: trust-region designs verified per round, 0: none (default 25 THz, 10 acoustic)."
+        ),
+    ] = None,
+    kappa: Annotated[
+        float | None,
+        typer.Option(help="With a surrogate: weight of the ensemble spread in a design's score (default 1)."),
+    ] = None,
+    separation: Annotated[
+        int | None,
+        typer.Option(
+            help="With a surrogate: least L1 grid distance between designs verified in one round (default 2)."
+        ),
+    ] = None,
+    initial: Annotated[
+        int | None,
+        typer.Option(help="With --model surrogate: designs of the first training set (default half the budget)."),
+    ] = None,
+    radius: Annotated[
+        int | None, typer.Option(help="With a surrogate: first trust-region radius, grid steps (default 3).")
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -290,7 +346,13 @@ def search_command(
     import_s = time.perf_counter() - started
     try:
         if resume_dir is not None:
-            _check_resume_options(ctx, resume_dir, family, option or [], SearchConfig)
+            saved = _saved_config(resume_dir)
+            if saved is not None:
+                _check_resume_options(ctx, resume_dir, family, option or [], saved)
+            if hasattr(saved, "physics_budget"):
+                from .surrogates import resume_surrogate_search
+
+                return _print_surrogate(resume_surrogate_search(resume_dir), as_json)
         if resume_dir is None:
             cfg = SearchConfig(
                 kind=family,
@@ -306,8 +368,24 @@ def search_command(
                 runs_root=str(runs_root),
                 name=name,
             )
+            active = {
+                "physics_budget": physics_budget,
+                "round_steps": round_steps,
+                "verify": verify,
+                "local": local,
+                "kappa": kappa,
+                "separation": separation,
+                "initial": initial,
+                "radius": radius,
+            }
+            given = {key: value for key, value in active.items() if value is not None}
             if model != "physics":
-                return _surrogate_search(cfg, model, physics_budget, round_steps, as_json)
+                return _surrogate_search(cfg, model, given, as_json)
+            if given:
+                flags = ", ".join(_ACTIVE_FLAGS[key] for key in given)
+                raise ValueError(
+                    f"{flags} set a surrogate-assisted search; add --model surrogate (or a checkpoint path)"
+                )
             result = search(cfg)
         else:
             result = resume(resume_dir)
@@ -338,14 +416,16 @@ def search_command(
     )
 
 
-def _surrogate_search(
-    cfg: object, model: str, physics_budget: int | None, round_steps: int | None, as_json: bool
-) -> None:
+def _surrogate_search(cfg: object, model: str, settings: dict, as_json: bool) -> None:
+    """Validate the ``ActiveConfig`` (before any folder exists), run the surrogate-assisted search, print it."""
     from .surrogates import ActiveConfig, surrogate_search
 
-    if physics_budget is None:
+    if "physics_budget" not in settings:
         raise ValueError(f"--model {model} needs --physics-budget (designs the physics may evaluate)")
-    result = surrogate_search(ActiveConfig(cfg, physics_budget, model, round_steps=round_steps))
+    _print_surrogate(surrogate_search(ActiveConfig(cfg, model=model, **settings)), as_json)
+
+
+def _print_surrogate(result: object, as_json: bool) -> None:
     payload = {
         "run_dir": str(result.run_dir),
         "physics_evaluations": result.physics_evaluations,

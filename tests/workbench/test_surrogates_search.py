@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -14,7 +19,7 @@ from typer.testing import CliRunner
 
 from workbench.cli import app
 from workbench.search import SearchConfig
-from workbench.surrogates import ActiveConfig, save, surrogate_search, train_thz
+from workbench.surrogates import ActiveConfig, resume_surrogate_search, save, surrogate_search, train_thz
 from workbench.surrogates._active import _Agent, _distinct_best, _neighbourhood, _Recorder
 from workbench.surrogates._datasets import make_dataset
 
@@ -179,6 +184,54 @@ def test_cli_search_with_a_surrogate_reports_physics_and_surrogate_evaluations(t
     assert missing.exit_code == 2 and "needs --physics-budget" in missing.output and not (tmp_path / "x").exists()
 
 
+def test_cli_search_passes_every_active_setting_to_the_run(tmp_path):
+    settings = {"initial": 20, "verify": 6, "local": 2, "kappa": 0.5, "separation": 1, "radius": 2, "round_steps": 32}
+    flags = [item for key, value in settings.items() for item in (f"--{key.replace('_', '-')}", str(value))]
+    result = CliRunner().invoke(
+        app,
+        ["search", "thz", "--model", "surrogate", "--physics-budget", "30", "--agent", "random", "--steps", "64"]
+        + flags
+        + ["--runs-root", str(tmp_path), "--name", "run", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert {key: saved[key] for key in settings} == settings and saved["physics_budget"] == 30
+    assert json.loads(result.stdout)["physics_evaluations"] == 30
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--radius", "0"], "--radius must be an integer >= 1; got --radius=0"),
+        (["--verify", "0"], "--verify must be an integer >= 1; got --verify=0"),
+        (["--local", "-1"], "--local must be an integer >= 0; got --local=-1"),
+        (["--separation", "0"], "--separation must be an integer >= 1; got --separation=0"),
+        (["--round-steps", "0"], "--round-steps must be an integer >= 1; got --round-steps=0"),
+        (["--kappa", "-0.5"], "--kappa must be a finite number >= 0; got --kappa=-0.5"),
+        (["--kappa", "inf"], "--kappa must be a finite number >= 0; got --kappa=inf"),
+        (["--initial", "8"], "--initial must be an integer >= 16; got --initial=8"),
+        (
+            ["--initial", "40"],
+            "--physics-budget must exceed the first training set (40 designs, initial); got --physics-budget=40",
+        ),
+    ],
+)
+def test_cli_rejects_bad_active_settings_by_option_before_any_folder(tmp_path, flags, message):
+    root = tmp_path / "runs"
+    args = ["search", "thz", "--model", "surrogate", "--physics-budget", "40", "--agent", "random", "--steps", "64"]
+    result = CliRunner().invoke(app, [*args, *flags, "--runs-root", str(root)])
+    assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
+    assert not root.exists()
+
+
+def test_cli_refuses_surrogate_settings_without_a_surrogate(tmp_path):
+    result = CliRunner().invoke(
+        app, ["search", "thz", "--kappa", "2", "--verify", "5", "--runs-root", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2 and "--verify, --kappa set a surrogate-assisted search" in result.output
+    assert not (tmp_path / "r").exists()
+
+
 def test_round_settings_left_out_take_the_family_defaults_and_given_ones_stay(tmp_path):
     from workbench.surrogates._active import ROUND_DEFAULTS
 
@@ -187,3 +240,72 @@ def test_round_settings_left_out_take_the_family_defaults_and_given_ones_stay(tm
         assert {name: getattr(cfg, name) for name in ROUND_DEFAULTS[kind]} == ROUND_DEFAULTS[kind]
     given = ActiveConfig(SearchConfig(runs_root=str(tmp_path)), 2000, verify=7, local=0, round_steps=64)
     assert (given.verify, given.local, given.round_steps) == (7, 0, 64)
+
+
+def _rows_but_timing(run_dir) -> list[dict[str, str]]:
+    with open(run_dir / "metrics.csv", newline="") as handle:
+        return [{k: v for k, v in row.items() if k != "refit_s"} for row in csv.DictReader(handle)]
+
+
+def test_killed_surrogate_search_resumes_and_ends_as_the_uninterrupted_run(tmp_path):
+    settings = {"initial": 20, "verify": 6, "local": 2, "round_steps": 128}  # 20 + 6 rounds of 8: 68 designs
+    flags = [item for key, value in settings.items() for item in (f"--{key.replace('_', '-')}", str(value))]
+    args = ["search", "thz", "--model", "surrogate", "--physics-budget", "68", "--num-envs", "8", "--steps", "128"]
+    run_dir = tmp_path / "run"
+    log = open(tmp_path / "stderr.txt", "w")  # noqa: SIM115  (a file, not a pipe that could fill and block)
+    command = [sys.executable, "-m", "workbench.cli", *args, *flags, "--runs-root", str(tmp_path), "--name", "run"]
+    proc = subprocess.Popen(command, stdout=log, stderr=log)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:  # kill -9 once round 2 is committed: round 3 is under way or about to be
+        pointer = run_dir / "checkpoint.json"
+        if pointer.is_file() and json.loads(pointer.read_text())["round"] >= 2:
+            break
+        assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    log.close()
+    committed = json.loads((run_dir / "checkpoint.json").read_text())["round"]
+    assert committed < 6 and not (run_dir / "best.json").exists()
+    before = _rows_but_timing(run_dir)[:committed]
+
+    resumed = CliRunner().invoke(app, ["search", "thz", "--resume", str(run_dir), "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    payload = json.loads(resumed.stdout)
+    assert payload["run_dir"] == str(run_dir) and payload["physics_evaluations"] == 68 and payload["rounds"] == 6
+    rows = _rows_but_timing(run_dir)
+    assert rows[:committed] == before and [int(r["round"]) for r in rows] == list(range(1, 7))
+    assert [int(r["physics_evaluations"]) for r in rows] == list(range(28, 69, 8))  # none lost, none counted twice
+    for row in rows:  # every counted evaluation is in the record: training data (verified included) or out of the box
+        assert int(row["physics_evaluations"]) == int(row["training_designs"]) + int(row["out_of_bounds"])
+    state = json.loads(
+        (run_dir / json.loads((run_dir / "checkpoint.json").read_text())["path"] / "state.json").read_text()
+    )
+    verified = {tuple(k) for k in state["verified"]["index"]}
+    assert len(verified) == len(state["verified"]["index"]) == 68 - int(rows[-1]["out_of_bounds"])
+
+    search = SearchConfig(num_envs=8, steps=128, runs_root=str(tmp_path), name="uninterrupted")
+    reference = surrogate_search(ActiveConfig(search, 68, **settings))  # the same run, never killed
+    assert _rows_but_timing(reference.run_dir) == rows
+    assert reference.best["design"] == payload["best"]["design"]
+    again = json.loads(
+        (
+            reference.run_dir / json.loads((reference.run_dir / "checkpoint.json").read_text())["path"] / "state.json"
+        ).read_text()
+    )
+    assert again["verified"] == state["verified"]
+
+
+def test_resume_of_a_finished_or_changed_surrogate_search_is_refused_and_changes_nothing(tmp_path):
+    result = surrogate_search(_search(tmp_path, "thz", "random", {}, budget=32, initial=20))
+    with pytest.raises(ValueError, match="finished search"):
+        resume_surrogate_search(result.run_dir)
+    (result.run_dir / "best.json").unlink()  # as if killed after its last round
+    config = result.run_dir / "config.json"
+    config.write_text(config.read_text().replace('"kappa": 1.0', '"kappa": 2.0'))
+    before = {p: p.read_bytes() for p in result.run_dir.rglob("*") if p.is_file()}
+    with pytest.raises(ValueError, match="changed after the checkpoint at round=1"):
+        resume_surrogate_search(result.run_dir)
+    assert {p: p.read_bytes() for p in result.run_dir.rglob("*") if p.is_file()} == before
+    cli = CliRunner().invoke(app, ["search", "thz", "--resume", str(result.run_dir), "--verify", "3"])
+    assert cli.exit_code == 2 and "--verify 3 conflicts with 8" in cli.output

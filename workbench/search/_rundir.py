@@ -155,9 +155,14 @@ def save_checkpoint(run_dir: Path, model: BaseAlgorithm, venv: Any, n: int, next
         "config_sha256": config_hash(run_dir),
     }
     (folder / "state.json").write_text(json.dumps(state))
+    commit_checkpoint(run_dir, folder, "iterations", n)
+
+
+def commit_checkpoint(run_dir: Path, folder: Path, counter: str, value: int) -> None:
+    """Point ``checkpoint.json`` at the complete checkpoint ``folder`` (``{counter: value}``), drop older ones."""
     pointer = run_dir / "checkpoint.json"
     tmp = run_dir / "checkpoint.json.tmp"
-    tmp.write_text(json.dumps({"iterations": n, "path": str(folder.relative_to(run_dir))}))
+    tmp.write_text(json.dumps({counter: value, "path": str(folder.relative_to(run_dir))}))
     os.replace(tmp, pointer)  # the commit point: a kill before it leaves the previous checkpoint in force
     for old in (run_dir / "checkpoints").iterdir():
         if old != folder:
@@ -180,14 +185,25 @@ def load_checkpoint(run_dir: Path) -> tuple[SearchConfig, dict]:
             f"resume continues RL agents from a checkpoint; {run_dir} ran the baseline {cfg.agent!r}, which has no "
             "checkpoint: start it again with the same seed"
         )
+    return cfg, read_checkpoint(run_dir, "iterations", f"the first is written at iteration {cfg.checkpoint_every}")
+
+
+def read_checkpoint(run_dir: Path, counter: str, first: str) -> dict:
+    """The state of the checkpoint committed by :func:`commit_checkpoint` (``state["folder"]``: its folder).
+
+    ``counter`` is the key both ``checkpoint.json`` and ``state.json`` hold (``"iterations"``,
+    ``"round"``); ``first`` says when a run writes its first checkpoint.
+
+    Raises:
+        ValueError: a finished run, no or corrupted checkpoint, or a ``config.json`` changed since
+            the checkpoint; nothing in the folder is changed.
+    """
+    config = run_dir / "config.json"
     if (run_dir / "best.json").is_file():
         raise ValueError(f"{run_dir} holds a finished search (best.json exists); nothing to resume")
     pointer = run_dir / "checkpoint.json"
     if not pointer.is_file():
-        raise ValueError(
-            f"{run_dir} has no checkpoint yet (the first is written at iteration {cfg.checkpoint_every}); start the "
-            "search again"
-        )
+        raise ValueError(f"{run_dir} has no checkpoint yet ({first}); start the search again")
     try:
         where = json.loads(pointer.read_text())
         folder = run_dir / where["path"]
@@ -198,14 +214,14 @@ def load_checkpoint(run_dir: Path) -> tuple[SearchConfig, dict]:
         ) from None
     if state.get("config_sha256") != config_hash(run_dir):
         raise ValueError(
-            f"{config} changed after the checkpoint at iteration {state.get('iterations')} was written; restore the "
+            f"{config} changed after the checkpoint at {counter}={state.get(counter)} was written; restore the "
             "original config.json or start a new search"
         )
-    if state.get("iterations") != where.get("iterations"):
+    if state.get(counter) != where.get(counter):
         raise ValueError(
-            f"checkpoint of {run_dir} is inconsistent: {pointer.name} says iteration {where.get('iterations')}, "
-            f"{folder.name}/state.json says {state.get('iterations')}; delete {pointer.name} and checkpoints/ to start "
+            f"checkpoint of {run_dir} is inconsistent: {pointer.name} says {counter}={where.get(counter)}, "
+            f"{folder.name}/state.json says {counter}={state.get(counter)}; delete {pointer.name} and checkpoints/ to start "
             "over"
         )
     state["folder"] = folder
-    return cfg, state
+    return state

@@ -89,7 +89,8 @@ def resume(run_dir: str | Path) -> SearchResult:
     return _run(cfg, run_dir, start, state)
 
 
-def _agent_class(cfg: SearchConfig) -> type[BaseAlgorithm]:
+def agent_class(cfg: SearchConfig) -> type[BaseAlgorithm]:
+    """The SB3 class of ``cfg.agent`` (an RL agent: ``ddqn`` or ``sb3:<ALGO>``)."""
     if cfg.agent == "ddqn":
         return DoubleDQN
     return getattr(importlib.import_module("stable_baselines3"), cfg.agent[4:])
@@ -113,13 +114,13 @@ def make_agent(cfg: SearchConfig, venv: gym.vector.VectorEnv) -> BaseAlgorithm:
     env = GymnasiumVecEnv(venv)
     if cfg.agent == "ddqn":
         return make_ddqn(env, cfg.agent_options, cfg.steps, cfg.num_envs, cfg.seed)
-    return _agent_class(cfg)("MlpPolicy", env, seed=cfg.seed, device="cpu", **cfg.agent_options)
+    return agent_class(cfg)("MlpPolicy", env, seed=cfg.seed, device="cpu", **cfg.agent_options)
 
 
 def _restore_model(cfg: SearchConfig, venv: gym.vector.VectorEnv, state: dict) -> BaseAlgorithm:
     folder = state["folder"]
     try:
-        model = _agent_class(cfg).load(folder / "model.zip", env=GymnasiumVecEnv(venv), device="cpu")
+        model = agent_class(cfg).load(folder / "model.zip", env=GymnasiumVecEnv(venv), device="cpu")
         if isinstance(model, OffPolicyAlgorithm):
             model.load_replay_buffer(folder / "replay_buffer.pkl")
         venv.core.restore(state["core"])

@@ -155,12 +155,21 @@ class SearchConfig:
     @classmethod
     def from_json(cls, text: str, source: str) -> SearchConfig:
         """Rebuild a config from ``config.json`` text; ``source`` names the file in errors."""
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{source} is not valid JSON ({error}); it is not a search config") from None
-        known = {f.name for f in fields(cls)}
-        if not isinstance(values, dict) or set(values) - known:
-            extra = sorted(set(values) - known) if isinstance(values, dict) else values
-            raise ValueError(f"{source} is not a config of this version of workbench: unknown entries {extra}")
-        return cls(**values)
+        return cls(**config_fields(cls, text, source))
+
+
+def config_fields(cls: type, text: str, source: str) -> dict[str, Any]:
+    """The fields of the config dataclass ``cls`` in ``config.json`` text; ``source`` names the file in errors.
+
+    Raises:
+        ValueError: not JSON, not a mapping, or an entry that is not a field of ``cls``.
+    """
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{source} is not valid JSON ({error}); it is not a search config") from None
+    known = {f.name for f in fields(cls)}
+    if not isinstance(values, dict) or set(values) - known:
+        extra = sorted(set(values) - known) if isinstance(values, dict) else values
+        raise ValueError(f"{source} is not a config of this version of workbench: unknown entries {extra}")
+    return values

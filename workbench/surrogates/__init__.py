@@ -9,7 +9,8 @@
   ``first_coupled_frequency(batch, n_plate, n_transverse)``.
 - :func:`load` reads a checkpoint (default: the one shipped with the package) that an env core
   accepts as ``model=``; designs outside the training box are answered by the Numba model.
-- :func:`surrogate_search` (:class:`ActiveConfig`): surrogate-assisted search on a physics budget.
+- :func:`surrogate_search` (:class:`ActiveConfig`): surrogate-assisted search on a physics budget;
+  :func:`resume_surrogate_search` continues a killed one from its last round.
 
 Importing this package registers the model ``"surrogate"`` of the ``thz`` and ``acoustic``
 families (``workbench.families``) and does not import torch; the names below load on first use.
@@ -42,6 +43,7 @@ _NAMES = {
     "ActiveConfig": "_active",
     "ActiveResult": "_active",
     "surrogate_search": "_active",
+    "resume_surrogate_search": "_active",
 }
 
 

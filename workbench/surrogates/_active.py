@@ -24,7 +24,9 @@ outside its training box. Each round
    surrogate (warm start);
 
 until the budget is spent. ``best.json`` holds the best physics-verified design, re-evaluated by
-the family's reference report and marked ``"verified": "physics"``.
+the family's reference report and marked ``"verified": "physics"``. After the first training set
+and after every round the run folder gets a checkpoint, from which
+:func:`resume_surrogate_search` (``workbench search --resume``) continues a killed run.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import csv
 import itertools
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -44,6 +47,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 import envs  # noqa: F401  (registers the environments)
 from analytic import acoustic, thz
@@ -53,11 +57,20 @@ from ..agents.baselines import Budget, run_baseline
 from ..agents.vec_env import GymnasiumVecEnv
 from ..families import FAMILIES
 from ..search import SearchConfig
-from ..search._rundir import make_run_dir
-from ..search._runner import make_agent, make_venv
+from ..search._rundir import commit_checkpoint, config_hash, make_run_dir, read_checkpoint
+from ..search._runner import agent_class, make_agent, make_venv
+from ..search.config import config_fields
 from ._acoustic import AcousticSurrogate, build_acoustic
-from ._checkpoints import load
-from ._datasets import KINDS, Dataset, acoustic_responses, make_dataset, thz_responses
+from ._checkpoints import load, save
+from ._datasets import (
+    KINDS,
+    Dataset,
+    acoustic_responses,
+    make_dataset,
+    read_dataset,
+    thz_responses,
+    write_dataset,
+)
 from ._thz import ThzSurrogate, build_thz
 
 _COLUMNS = [
@@ -154,6 +167,14 @@ class ActiveConfig:
                 f"physics_budget={self.physics_budget}"
             )
         replace(self.search, steps=max(self.round_steps, self.search.num_envs))  # the agent settings fit a round
+
+    @classmethod
+    def from_json(cls, text: str, source: str) -> ActiveConfig:
+        """Rebuild a config from ``config.json`` text; ``source`` names the file in errors."""
+        values = config_fields(cls, text, source)
+        if not isinstance(values.get("search"), dict):
+            raise ValueError(f"{source} is not the config of a surrogate-assisted search: no 'search' settings")
+        return cls(**values | {"search": SearchConfig.from_json(json.dumps(values["search"]), source)})
 
     def planned_rounds(self) -> int:
         """Rounds the budget allows when every round verifies ``verify + local`` designs (the agent's schedule)."""
@@ -279,6 +300,32 @@ class _Agent:
         self.total = self.steps * cfg.planned_rounds()
         self.model: BaseAlgorithm | None = None
 
+    def save(self, folder: Path) -> dict[str, Any]:
+        """Write a learning agent's model and replay buffer to ``folder``; return its schedule and action-space state."""
+        if self.model is None:
+            return {"total": self.total}
+        self.model.save(folder / "model.zip")
+        if isinstance(self.model, OffPolicyAlgorithm):
+            self.model.save_replay_buffer(folder / "replay_buffer.pkl")
+        space = self.model.action_space.np_random.bit_generator.state
+        return {"total": self.total, "model_timesteps": self.model.num_timesteps, "action_space": space}
+
+    def restore(self, folder: Path, state: dict[str, Any]) -> None:
+        """Load what :meth:`save` wrote (SB3's load reseeds every generator: the caller restores the global ones)."""
+        self.total = state["total"]
+        if "model_timesteps" not in state:
+            return
+        try:
+            model = agent_class(self.cfg.search).load(folder / "model.zip", device="cpu")
+            if isinstance(model, OffPolicyAlgorithm):
+                model.load_replay_buffer(folder / "replay_buffer.pkl")
+        except Exception as error:  # SB3 raises many types for a damaged zip or pickle
+            raise ValueError(f"{self.cfg.search.agent} model: {type(error).__name__}: {error}") from None
+        if model.num_timesteps != state["model_timesteps"]:
+            raise ValueError(f"model at time step {model.num_timesteps}, state at {state['model_timesteps']}")
+        model.action_space.np_random.bit_generator.state = state["action_space"]
+        self.model = model
+
     def run(self, recorder: _Recorder, round_index: int) -> int:
         """One round on a fresh env over ``recorder``; returns the env's surrogate evaluations."""
         search = self.cfg.search
@@ -293,6 +340,7 @@ class _Agent:
             self.model = make_agent(replace(search, steps=self.total), venv)
         else:
             self.model.set_env(GymnasiumVecEnv(venv))
+            self.model.get_env().seed(search.seed + 7919 * round_index)  # reproducible starts on the fresh env
         done = self.model.num_timesteps
         self.total = max(self.total, done + self.steps)  # a run may take more rounds than planned
         self.model.learn(self.total - done, callback=_StopAfter(self.steps), reset_num_timesteps=done == 0)
@@ -356,6 +404,20 @@ def _keys(index: np.ndarray) -> list[tuple[int, ...]]:
     return [tuple(int(k) for k in row) for row in index]
 
 
+@dataclass
+class _Progress:
+    """What a run has done so far; written to a checkpoint after every round and restored by a resume."""
+
+    surrogate: ThzSurrogate | AcousticSurrogate
+    data: Dataset | None
+    verified: dict[tuple[int, ...], float]
+    rng: np.random.Generator
+    used: int
+    radius: int
+    surrogate_evaluations: int = 0
+    rounds: int = 0
+
+
 def surrogate_search(
     cfg: ActiveConfig, serve: Callable[[ThzSurrogate | AcousticSurrogate], Any] | None = None
 ) -> ActiveResult:
@@ -366,65 +428,180 @@ def surrogate_search(
     fitted surrogate. The folder holds ``config.json``, ``metrics.csv`` (one row per round: physics
     and surrogate evaluations so far, designs verified by the agent step and by the trust-region
     step, the radius, the gap between the surrogate's and the physics' objective of the agent step's
-    verified designs, the best verified objective), ``best.json`` (physics-verified only) and the
-    family's plot of the best design.
+    verified designs, the best verified objective), ``best.json`` (physics-verified only), the
+    family's plot of the best design, and ``checkpoint.json`` pointing at the checkpoint of the
+    last finished round (``checkpoints/<round>/``), from which :func:`resume_surrogate_search`
+    continues a killed run.
     """
     start = time.perf_counter()
     search = cfg.search
     torch.set_num_threads(search.torch_threads)
-    family = FAMILIES[search.kind]
-    env_config = search.env_config()
     stem = f"{search.kind}-surrogate-{time.strftime('%Y%m%d-%H%M%S')}-s{search.seed}"
     run_dir = make_run_dir(search.runs_root, search.name, stem)
     (run_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
     physics_core = _core(search, None)
-    grid = physics_core.grid
     if cfg.model == "surrogate":
-        data = make_dataset(search.kind, cfg.first_training_set(), search.seed, env_config)
+        data = make_dataset(search.kind, cfg.first_training_set(), search.seed, search.env_config())
         surrogate = _fresh_surrogate(cfg, data)
         surrogate.fit(data, cfg.epochs, lr=2e-3, seed=search.seed)
+        # the training designs are physics-evaluated designs: the best of them counts
+        verified = dict(zip(_keys(data.index), _objectives(physics_core, data.index).tolist()))
     else:
-        surrogate = load(search.kind, cfg.model, env=env_config)
-        data = None
-    used = cfg.first_training_set()
-    served = surrogate if serve is None else serve(surrogate)
-    verified: dict[tuple[int, ...], float] = {}
-    if data is not None:  # the training designs are physics-evaluated designs: the best of them counts
-        verified.update(zip(_keys(data.index), _objectives(physics_core, data.index).tolist()))
+        surrogate, data, verified = load(search.kind, cfg.model, env=search.env_config()), None, {}
+    progress = _Progress(
+        surrogate, data, verified, np.random.default_rng(search.seed), cfg.first_training_set(), cfg.radius
+    )
     agent = _Agent(cfg)
-    rng = np.random.default_rng(search.seed)
-    radius = cfg.radius
-    surrogate_evaluations = 0
-    rounds = 0
+    with open(run_dir / "metrics.csv", "w", newline="") as handle:
+        csv.DictWriter(handle, _COLUMNS).writeheader()
+    _save_checkpoint(run_dir, progress, agent, out_of_bounds=0)
+    return _rounds(cfg, run_dir, physics_core, progress, agent, serve, start)
+
+
+def resume_surrogate_search(run_dir: str | Path) -> ActiveResult:
+    """Continue a killed surrogate-assisted search from the checkpoint of its last finished round.
+
+    The checkpoint (written after the first training set and after every round) holds the
+    physics-evaluation counter, every verified design with its objective, the training data, the
+    refitted surrogate, the trust-region radius, a learning agent's model and replay buffer, and
+    every random state the rounds draw from. ``metrics.csv`` keeps its rows up to that round.
+
+    Guaranteed: the round that was running at the kill is dropped whole and run again, so its
+    physics evaluations are neither counted twice nor kept half-counted; the counter always equals
+    the first training set plus the designs verified and answered by the physics (out of the
+    training box) in the finished rounds, and the resumed run stops where an uninterrupted one
+    does (budget spent, or nothing left to verify). Work lost: the physics evaluations of the
+    dropped round (done again). Reproducible: with one torch thread (the default) the resumed
+    rounds repeat the uninterrupted run's rounds, so it ends with the same verified designs,
+    ``metrics.csv`` rows (but ``refit_s``) and ``best.json`` design.
+
+    Raises:
+        ValueError: no run folder, not a surrogate-assisted search, no or corrupted checkpoint, a
+            config changed since the checkpoint, or a finished run; nothing in the folder is changed.
+    """
+    start = time.perf_counter()
+    run_dir = Path(run_dir)
+    config = run_dir / "config.json"
+    if not config.is_file():
+        raise ValueError(f"resume needs a run folder holding config.json; got {run_dir} (no {config.name} there)")
+    cfg = ActiveConfig.from_json(config.read_text(), str(config))
+    state = read_checkpoint(run_dir, "round", "the first is written after the first training set")
+    folder = state["folder"]
+    search = cfg.search
+    torch.set_num_threads(search.torch_threads)
+    agent = _Agent(cfg)
+    try:
+        surrogate = load(search.kind, folder / "surrogate.pt", env=search.env_config())
+        data = read_dataset(folder / "data.h5") if (folder / "data.h5").is_file() else None
+        agent.restore(folder, state["agent"])
+    except (OSError, ValueError) as error:
+        raise ValueError(
+            f"checkpoint {folder} cannot be loaded ({type(error).__name__}: {error}); delete checkpoint.json and "
+            "checkpoints/ to start over"
+        ) from None
+    np.random.set_state(
+        (state["numpy_random"][0], np.array(state["numpy_random"][1], np.uint32), *state["numpy_random"][2:])
+    )
+    torch.set_rng_state(torch.tensor(state["torch_random"], dtype=torch.uint8))
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state["rng"]
+    verified = {tuple(key): value for key, value in zip(state["verified"]["index"], state["verified"]["objective"])}
+    progress = _Progress(
+        surrogate,
+        data,
+        verified,
+        rng,
+        state["physics_evaluations"],
+        state["radius"],
+        state["surrogate_evaluations"],
+        state["round"],
+    )
+    surrogate.out_of_bounds = state["out_of_bounds"]
+    path = run_dir / "metrics.csv"
+    with open(path, newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if int(row["round"]) <= progress.rounds]
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, _COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)  # rows of the round that was running when the run was killed are written again
+    return _rounds(cfg, run_dir, _core(search, None), progress, agent, None, start)
+
+
+def _save_checkpoint(run_dir: Path, progress: _Progress, agent: _Agent, out_of_bounds: int) -> None:
+    """Write ``checkpoints/<round>/`` (surrogate, training data, agent, ``state.json``) and commit it.
+
+    ``out_of_bounds``: designs the served surrogate has sent to the physics so far.
+    """
+    folder = run_dir / "checkpoints" / f"{progress.rounds:06d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    save(progress.surrogate, folder / "surrogate.pt")
+    if progress.data is not None:
+        write_dataset(progress.data, folder / "data.h5")
+    numpy_random = np.random.get_state()
+    state = {
+        "round": progress.rounds,
+        "physics_evaluations": progress.used,
+        "surrogate_evaluations": progress.surrogate_evaluations,
+        "radius": progress.radius,
+        "out_of_bounds": out_of_bounds,
+        "verified": {"index": list(progress.verified), "objective": list(progress.verified.values())},
+        "rng": progress.rng.bit_generator.state,
+        "numpy_random": [numpy_random[0], numpy_random[1].tolist(), *numpy_random[2:]],
+        "torch_random": torch.get_rng_state().tolist(),
+        "agent": agent.save(folder),
+        "config_sha256": config_hash(run_dir),
+    }
+    (folder / "state.json").write_text(json.dumps(state, allow_nan=False))
+    commit_checkpoint(run_dir, folder, "round", progress.rounds)
+
+
+def _rounds(
+    cfg: ActiveConfig,
+    run_dir: Path,
+    physics_core: Any,
+    progress: _Progress,
+    agent: _Agent,
+    serve: Callable[[ThzSurrogate | AcousticSurrogate], Any] | None,
+    start: float,
+) -> ActiveResult:
+    """The rounds from ``progress`` until the budget is spent; then ``best.json``."""
+    search = cfg.search
+    grid = physics_core.grid
+    served = progress.surrogate if serve is None else serve(progress.surrogate)
+    verified = progress.verified
 
     def verify(index: np.ndarray) -> np.ndarray:
-        nonlocal used
         actual = _objectives(physics_core, index)
-        used += len(index)
+        progress.used += len(index)
         verified.update(zip(_keys(index), actual.tolist()))
         return actual
 
-    with open(run_dir / "metrics.csv", "w", newline="") as handle:
+    with open(run_dir / "metrics.csv", "a", newline="") as handle:
         writer = csv.DictWriter(handle, _COLUMNS)
-        writer.writeheader()
-        while used < cfg.physics_budget:
-            rounds += 1
+        while progress.used < cfg.physics_budget:
+            progress.rounds += 1
             recorder = _Recorder(served)
             before = served.physics_evaluations
-            surrogate_evaluations += agent.run(recorder, rounds)
-            used += served.physics_evaluations - before  # designs outside the training box went to the physics
+            progress.surrogate_evaluations += agent.run(recorder, progress.rounds)
+            progress.used += served.physics_evaluations - before  # designs outside the training box went to the physics
             visited = np.unique(_grid_index(grid, np.concatenate(recorder.columns)), axis=0)
             fresh = np.array([row for row in visited if tuple(int(k) for k in row) not in verified], dtype=np.int64)
             fresh = fresh.reshape(-1, grid.dim)
             scorer = _Scorer(search, served)
-            row: dict[str, Any] = {"round": rounds, "verified": 0, "local_verified": 0, "radius": radius}
+            row: dict[str, Any] = {
+                "round": progress.rounds,
+                "verified": 0,
+                "local_verified": 0,
+                "radius": progress.radius,
+            }
             chosen = [np.zeros((0, grid.dim), np.int64)]
             if len(fresh):
                 mean, spread, physics = scorer(fresh)
-                used += physics
-                top = _distinct_best(
-                    fresh, mean + cfg.kappa * spread, max(0, min(cfg.verify, cfg.physics_budget - used)), cfg.separation
-                )
+                progress.used += physics
+                k = max(0, min(cfg.verify, cfg.physics_budget - progress.used))
+                top = _distinct_best(fresh, mean + cfg.kappa * spread, k, cfg.separation)
                 if len(top):
                     actual = verify(fresh[top])
                     gap = mean[top] - actual
@@ -436,54 +613,66 @@ def surrogate_search(
                         "gap_mean_abs": float(np.mean(np.abs(gap))),
                         "gap_of_round_best": float(gap[0]),
                     }
-            k_local = min(cfg.local, cfg.physics_budget - used)
+            k_local = min(cfg.local, cfg.physics_budget - progress.used)
             if k_local > 0 and verified:
                 incumbent = max(verified.values())
                 centre = np.array(max(verified, key=verified.get), dtype=np.int64)
-                near = _neighbourhood(grid, centre, radius, rng)
+                near = _neighbourhood(grid, centre, progress.radius, progress.rng)
                 near = near[[key not in verified for key in _keys(near)]]
                 if len(near):
                     mean, spread, physics = scorer(near)
-                    used += physics
+                    progress.used += physics
                     top = np.argsort(-(mean + cfg.kappa * spread), kind="stable")[
-                        : max(0, min(k_local, cfg.physics_budget - used))
+                        : max(0, min(k_local, cfg.physics_budget - progress.used))
                     ]
                     actual = verify(near[top]) if len(top) else np.zeros(0)
                     chosen.append(near[top])
                     if len(top):
                         row |= {"local_verified": len(top), "local_best_physics_objective": float(actual.max())}
-                    radius = radius if actual.size and actual.max() > incumbent else max(1, radius // 2)
+                    improved = actual.size and actual.max() > incumbent
+                    progress.radius = progress.radius if improved else max(1, progress.radius // 2)
             new_designs = np.concatenate(chosen)
             if len(new_designs):
-                new = _physics_rows(search.kind, grid, new_designs, _template(surrogate) if data is None else data)
-                data = new if data is None else data.concat(new)
+                data = progress.data
+                template = _template(progress.surrogate) if data is None else data
+                new = _physics_rows(search.kind, grid, new_designs, template)
+                progress.data = new if data is None else data.concat(new)
                 tic = time.perf_counter()
-                surrogate.fit(data, cfg.refit_epochs, lr=5e-4, seed=search.seed + rounds)
+                progress.surrogate.fit(progress.data, cfg.refit_epochs, lr=5e-4, seed=search.seed + progress.rounds)
                 row["refit_s"] = round(time.perf_counter() - tic, 2)
-                served = surrogate if serve is None else serve(surrogate)
+                served = progress.surrogate if serve is None else serve(progress.surrogate)
             row |= {
                 "out_of_bounds": served.out_of_bounds,
-                "physics_evaluations": used,
-                "surrogate_evaluations": surrogate_evaluations,
-                "training_designs": 0 if data is None else len(data),
+                "physics_evaluations": progress.used,
+                "surrogate_evaluations": progress.surrogate_evaluations,
+                "training_designs": 0 if progress.data is None else len(progress.data),
                 "best_verified_objective": max(verified.values()) if verified else "",
             }
             writer.writerow(row)
             handle.flush()
+            _save_checkpoint(run_dir, progress, agent, served.out_of_bounds)
             if len(new_designs) == 0:
                 break  # nothing left to verify: the agent revisited verified designs and the trust region is spent
     best_key = max(verified, key=verified.get)
     design = grid.design(np.array(best_key))
-    report, _ = family.report(env_config, run_dir, design)
+    report, _ = FAMILIES[search.kind].report(search.env_config(), run_dir, design)
     best = {
         "design": design,
         "objective": verified[best_key],
         "verified": "physics",
-        "physics_evaluations": used,
-        "surrogate_evaluations": surrogate_evaluations,
-        "rounds": rounds,
+        "physics_evaluations": progress.used,
+        "surrogate_evaluations": progress.surrogate_evaluations,
+        "rounds": progress.rounds,
         "seconds": round(time.perf_counter() - start, 1),
         **report,
     }
     (run_dir / "best.json").write_text(json.dumps(best, indent=2, default=str, allow_nan=False))
-    return ActiveResult(run_dir, verified[best_key], design, best, used, surrogate_evaluations, rounds)
+    return ActiveResult(
+        run_dir,
+        verified[best_key],
+        design,
+        best,
+        progress.used,
+        progress.surrogate_evaluations,
+        progress.rounds,
+    )

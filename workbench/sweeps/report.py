@@ -2,7 +2,8 @@
 
 Rows are methods (agent label plus grid point) at each objective, target and budget; the numbers
 come from the store (each done trial's result) and the curves from each trial's ``metrics.csv``
-(columns ``iteration`` and ``best_objective``).
+(columns ``iteration`` and ``best_objective``; a surrogate-assisted search's ``physics_evaluations``
+and ``best_verified_objective``, so its evaluations are physics evaluations, the unit of its budget).
 """
 
 from __future__ import annotations
@@ -33,10 +34,16 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
 
 
+_CURVE_COLUMNS = (("iteration", "best_objective"), ("physics_evaluations", "best_verified_objective"))
+"""(x, y) columns of a search's and a surrogate-assisted search's ``metrics.csv``."""
+
+
 def _curve(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
     try:
         with open(path, newline="") as handle:
-            rows = [(float(r["iteration"]), float(r["best_objective"])) for r in csv.DictReader(handle)]
+            table = list(csv.DictReader(handle))
+        x, y = next(((x, y) for x, y in _CURVE_COLUMNS if table and {x, y} <= set(table[0])), (None, None))
+        rows = [(float(r[x]), float(r[y])) for r in table if r[y] != ""] if x else []  # "": nothing verified yet
     except (OSError, KeyError, ValueError):
         return None
     if not rows:
@@ -87,7 +94,7 @@ def build_report(store: SweepStore, name: str | None = None, out_dir: str | Path
         f"{status['done']} of {status['total']} trials done ({status['failed']} failed, {status['pending']} pending, "
         f"{status['running']} running); duplicates {status['duplicates']}. Best objective: mean ± sample std "
         "and median over seeds, the highest mean of each objective/target/budget in bold; evaluations and wall "
-        "time: mean per trial.",
+        "time: mean per trial (a surrogate-assisted method's evaluations and budget count physics evaluations).",
         "",
         "| method | objective | target | budget | seeds done | best objective | median | evaluations | wall time (s) |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -140,7 +147,7 @@ def _plot(name: str, curves: dict[tuple[str, float, int], dict[str, list]], path
             (line,) = ax.step(x, mean, where="post", label=f"{method} (n={len(runs)})")
             ax.fill_between(x, mean - std, mean + std, step="post", color=line.get_color(), alpha=0.2, lw=0)
         ax.set_title(f"{objective} @ {_frequency_label(target)}, budget {budget:,}", fontsize=10)
-        ax.set_xlabel("evaluations (designs)")
+        ax.set_xlabel("physics evaluations (designs)")
         ax.set_ylabel("best objective")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)

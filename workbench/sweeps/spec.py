@@ -21,6 +21,16 @@ A spec (see ``examples/sweeps/quick.yaml``)::
         env_config: {move_steps: [1]}   # per-agent env keys, merged over the top-level env_config
       - agent: de
         options: {popsize: 10}     # SearchConfig.agent_options
+      - agent: ddqn                # surrogate-assisted: the budget is the physics budget
+        model: surrogate           # or a surrogate checkpoint path; default physics
+        label: ddqn-surrogate      # the default label of an entry with a model
+        initial: 200               # any other ActiveConfig field (verify, local, kappa, ...)
+
+An entry with ``model: surrogate`` (or a checkpoint path) runs
+``workbench.surrogates.surrogate_search`` with ``physics_budget`` set to the trial's budget; its
+report row counts physics evaluations, so it compares with the physics-only entries at equal
+physics budgets; its agent is set up for one round of ``round_steps`` iterations (see
+:func:`build_config`). Its ActiveConfig fields are fixed per entry (not gridded).
 
 Trials are the product objective × target × budget × agent entry × grid point × seed, in that
 order. Every trial's ``SearchConfig`` is built (and so validated) by :func:`load_spec`, before
@@ -59,7 +69,7 @@ _TOP_KEYS = (
     "runs_root",
     "agents",
 )
-_AGENT_KEYS = ("agent", "label", "options", "grid", "env_config")
+_AGENT_KEYS = ("agent", "label", "options", "grid", "env_config", "model")
 _SET_BY_SWEEP = {
     "objective": "objective",
     "target_frequency": "targets",
@@ -90,6 +100,8 @@ class AgentSpec:
     options: dict[str, Any] = field(default_factory=dict)
     grid: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     env_config: dict[str, Any] = field(default_factory=dict)
+    surrogate: dict[str, Any] = field(default_factory=dict)
+    """``ActiveConfig`` keyword arguments (``model`` included) of a surrogate-assisted entry; empty: physics only."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,9 @@ class Trial:
         key: readable identity, e.g. ``ddqn|field_enhancement|0.2THz|b2000|s0``.
         method: the agent label plus the grid point, e.g. ``ddqn[learning_rate=0.0003]``.
         folder: the trial's folder name under the sweep folder.
-        config: ``SearchConfig`` keyword arguments except ``runs_root`` and ``name``.
+        config: ``SearchConfig`` keyword arguments except ``runs_root`` and ``name``; a
+            surrogate-assisted trial adds ``surrogate``, its ``ActiveConfig`` keyword arguments
+            but ``search`` and ``physics_budget`` (the budget). See :func:`build_config`.
     """
 
     index: int
@@ -171,6 +185,7 @@ class SweepSpec:
                     "options": a.options,
                     "grid": {k: list(v) for k, v in a.grid.items()},
                     **({"env_config": a.env_config} if a.env_config else {}),  # absent when empty: old hashes hold
+                    **({"surrogate": a.surrogate} if a.surrogate else {}),
                 }
                 for a in self.agents
             ],
@@ -209,6 +224,8 @@ class SweepSpec:
                     }
                     if options:
                         config["agent_options"] = options
+                    if entry.surrogate:
+                        config["surrogate"] = dict(entry.surrogate)
                     config["kind"] = self.env
                     config["progress"] = False
                     key = f"{method}|{objective}|{_frequency_label(target)}|b{budget}|s{seed}"
@@ -236,11 +253,10 @@ class SweepSpec:
             raise SpecError(f"{self.source}: {error} (from env={self.env!r})") from None
 
     def validate(self) -> list[Trial]:
-        """Build every trial's ``SearchConfig`` (which checks agent, objective, target, options).
+        """Build every trial's config (:func:`build_config`: checks agent, objective, target, options).
 
         Returns the trials. Raises SpecError naming the file, the trial and the SearchConfig error.
         """
-        config_class = _config_class()
         trials = self.trials()
         folders: dict[str, str] = {}
         for trial in trials:
@@ -251,7 +267,7 @@ class SweepSpec:
                 )
             folders[trial.folder] = trial.key
             try:
-                config_class(**trial.config, runs_root=self.runs_root, name="attempt-1")
+                build_config(trial.config, self.runs_root, "attempt-1")
             except (TypeError, ValueError) as error:
                 raise SpecError(f"{self.source}: {error} (in trial {trial.key})") from None
         return trials
@@ -277,6 +293,35 @@ def _config_class() -> type:
     from ..search.config import SearchConfig  # imports the families (envs, Numba): only where specs are read
 
     return SearchConfig
+
+
+def _active_class() -> type:
+    from ..surrogates._active import ActiveConfig  # imports torch: only where a spec has a surrogate entry
+
+    return ActiveConfig
+
+
+def build_config(config: dict[str, Any], runs_root: str, name: str) -> Any:
+    """The validated settings of a trial's ``config`` run in ``runs_root/name``.
+
+    A ``SearchConfig``, or for a surrogate-assisted trial (``config["surrogate"]``) an
+    ``ActiveConfig`` whose ``physics_budget`` is the trial's budget (``config["steps"]``) and whose
+    agent is set up for one round (``SearchConfig.steps`` = ``round_steps``, as in ``workbench
+    bench surrogate-search``).
+
+    Raises:
+        ValueError: a setting that the config classes reject.
+    """
+    settings = {key: value for key, value in config.items() if key != "surrogate"}
+    if "surrogate" not in config:
+        return _config_class()(**settings, runs_root=runs_root, name=name)
+    from ..surrogates._active import ROUND_DEFAULTS
+
+    steps = config["surrogate"].get("round_steps")
+    if not (isinstance(steps, int) and steps >= 1):  # None, or a value that ActiveConfig rejects by name
+        steps = ROUND_DEFAULTS.get(config["kind"], {}).get("round_steps", config["steps"])
+    search = _config_class()(**settings | {"steps": steps}, runs_root=runs_root, name=name)
+    return _active_class()(search, physics_budget=config["steps"], **config["surrogate"])
 
 
 class _Parser:
@@ -365,14 +410,31 @@ class _Parser:
         name = self.text(f"{where}.agent", entry["agent"])
         if self.agents and name not in self.agents:
             raise self.fail(f"{where}.agent", f"one of {', '.join(self.agents)}", name)
-        label = self.text(f"{where}.label", entry.get("label", name))
+        model = self.text(f"{where}.model", entry.get("model", "physics"))
+        label = self.text(f"{where}.label", entry.get("label", name if model == "physics" else f"{name}-surrogate"))
         options = self.mapping(f"{where}.options", entry.get("options", {}))
         grid = self.grid(f"{where}.grid", entry.get("grid", {}))
         for key in set(grid) & set(shared_grid):
             raise SpecError(f"{self.source}: {where}.grid.{key} repeats the top-level grid.{key}; keep one of them")
         env_config = self.mapping(f"{where}.env_config", entry.get("env_config", {}))
-        settings = {key: self.setting(f"{where}.{key}", key, v) for key, v in entry.items() if key not in _AGENT_KEYS}
-        return AgentSpec(agent=name, label=label, settings=settings, options=options, grid=grid, env_config=env_config)
+        rest = {key: value for key, value in entry.items() if key not in _AGENT_KEYS}
+        surrogate = {} if model == "physics" else {"model": model, **self.surrogate(where, rest)}
+        settings = {key: self.setting(f"{where}.{key}", key, v) for key, v in rest.items() if key not in surrogate}
+        return AgentSpec(name, label, settings, options, grid, env_config, surrogate)
+
+    def surrogate(self, where: str, entry: dict[str, Any]) -> dict[str, Any]:
+        """The ``ActiveConfig`` fields among an entry's keys, checked against their types."""
+        hints = get_type_hints(_active_class())
+        if "physics_budget" in entry:
+            raise SpecError(
+                f"{self.source}: {where} sets 'physics_budget', which the sweep sets itself from budgets; "
+                f"got {where}.physics_budget={entry['physics_budget']!r}"
+            )
+        return {
+            key: _coerce(value, hints[key], lambda must, key=key, value=value: self.fail(f"{where}.{key}", must, value))
+            for key, value in entry.items()
+            if key in hints and key not in ("search", "model")
+        }
 
     def spec(self, data: Any) -> SweepSpec:
         data = self.mapping("the spec", data)
@@ -519,4 +581,4 @@ def load_spec(path: str | Path) -> SweepSpec:
     return parse_spec(data, str(path))
 
 
-__all__ = ["AgentSpec", "SpecError", "SweepSpec", "Trial", "load_spec", "parse_spec"]
+__all__ = ["AgentSpec", "SpecError", "SweepSpec", "Trial", "build_config", "load_spec", "parse_spec"]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from .spec import build_config
 from .store import HEARTBEAT_S, Process, SweepStore, process_ident
 
 
@@ -76,19 +77,26 @@ def _interrupted_attempt(task: TrialTask) -> Path | None:
 
 
 def run_search(task: TrialTask) -> dict[str, Any]:
-    """The default runner: ``workbench.search.search`` in ``task.run_dir``; returns its summary.
+    """The default runner: the trial's search in ``task.run_dir``; returns its summary.
 
-    When an earlier attempt of the trial was interrupted after a checkpoint (an RL agent), its
-    folder is copied into this attempt's folder and the search resumes from that checkpoint
-    (``workbench.search.resume``); the earlier folder is left as it was. A copy or checkpoint that
-    cannot be used (e.g. an orphan still rewriting it) falls back to a fresh search.
+    ``workbench.search.search``, or ``workbench.surrogates.surrogate_search`` for a
+    surrogate-assisted trial (its ``iterations`` are then its physics evaluations, the unit of its
+    budget). When an earlier attempt of the trial was interrupted after a checkpoint (an RL agent,
+    or any surrogate-assisted search), its folder is copied into this attempt's folder and the
+    search resumes from that checkpoint (``workbench.search.resume``,
+    ``workbench.surrogates.resume_surrogate_search``); the earlier folder is left as it was. A copy
+    or checkpoint that cannot be used (e.g. an orphan still rewriting it) falls back to a fresh search.
     """
     import numba
 
-    from ..search import SearchConfig, resume, search
-
     numba.set_num_threads(max(1, min(task.threads, numba.config.NUMBA_NUM_THREADS)))
     run_dir = task.run_dir
+    config = build_config(task.config, str(run_dir.parent), run_dir.name)
+    if "surrogate" in task.config:
+        from ..surrogates import resume_surrogate_search as resume
+        from ..surrogates import surrogate_search as search
+    else:
+        from ..search import resume, search
     earlier = _interrupted_attempt(task)
     result = None
     if earlier is not None:
@@ -99,12 +107,23 @@ def run_search(task: TrialTask) -> dict[str, Any]:
             shutil.rmtree(run_dir, ignore_errors=True)
             earlier = None
     if result is None:
-        result = search(SearchConfig(**task.config, runs_root=str(run_dir.parent), name=run_dir.name))
+        result = search(config)
+    if "surrogate" in task.config:
+        counts = {
+            "iterations": result.physics_evaluations,
+            "physics_evaluations": result.physics_evaluations,
+            "surrogate_evaluations": result.surrogate_evaluations,
+            "rounds": result.rounds,
+        }
+    else:
+        counts = {
+            "iterations": result.iterations,
+            "iterations_per_s": result.iterations_per_s,
+            "startup_s": result.startup_s,
+        }
     return {
         "best_value": result.best_value,
-        "iterations": result.iterations,
-        "iterations_per_s": result.iterations_per_s,
-        "startup_s": result.startup_s,
+        **counts,
         "best_design": result.best_design,
         "run_dir": str(result.run_dir),
         "resumed_from": None if earlier is None else str(earlier),
