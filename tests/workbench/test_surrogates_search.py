@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from workbench.cli import app
-from workbench.search import SearchConfig
+from workbench.search import SearchConfig, resume
 from workbench.surrogates import ActiveConfig, resume_surrogate_search, save, surrogate_search, train_thz
 from workbench.surrogates._active import _Agent, _distinct_best, _neighbourhood, _Recorder
 from workbench.surrogates._datasets import make_dataset
@@ -309,3 +309,5 @@ def test_resume_of_a_finished_or_changed_surrogate_search_is_refused_and_changes
     assert {p: p.read_bytes() for p in result.run_dir.rglob("*") if p.is_file()} == before
     cli = CliRunner().invoke(app, ["search", "thz", "--resume", str(result.run_dir), "--verify", "3"])
     assert cli.exit_code == 2 and "--verify 3 conflicts with 8" in cli.output
+    with pytest.raises(ValueError, match="surrogate-assisted search: resume it with `workbench search --resume"):
+        resume(result.run_dir)  # the plain RL resume points to the surrogate one

@@ -179,7 +179,13 @@ def load_checkpoint(run_dir: Path) -> tuple[SearchConfig, dict]:
     config = run_dir / "config.json"
     if not config.is_file():
         raise ValueError(f"resume needs a run folder holding config.json; got {run_dir} (no {config.name} there)")
-    cfg = SearchConfig.from_json(config.read_text(), str(config))
+    text = config.read_text()
+    if '"physics_budget"' in text:
+        raise ValueError(
+            f"{run_dir} is a surrogate-assisted search: resume it with `workbench search --resume {run_dir}` "
+            "or workbench.surrogates.resume_surrogate_search"
+        )
+    cfg = SearchConfig.from_json(text, str(config))
     if not (cfg.agent == "ddqn" or cfg.agent.startswith("sb3:")):
         raise ValueError(
             f"resume continues RL agents from a checkpoint; {run_dir} ran the baseline {cfg.agent!r}, which has no "
