@@ -365,3 +365,25 @@ def test_cli_acoustic_field_and_surrogate_eval_print_json(tmp_path):
         assert key in payload
     result = runner.invoke(app, ["acoustic", "field", "--model", "mpipn", "--frequency", "400Hz", "--json"])
     assert result.exit_code == 2 and "frequency must lie in [20, 200]" in result.output
+
+
+def test_cli_train_trains_on_the_first_clouds_and_refuses_bad_settings_before_any_work(small_fields, tmp_path):
+    from workbench.cli import app
+
+    data = mpipn.write(small_fields, tmp_path / "small.h5")
+    runner = CliRunner()
+    out = tmp_path / "m.pt"
+    base = ["surrogate", "train", "mpipn", "--family", "trapezoid", "--data", str(data), "--out", str(out)]
+    result = runner.invoke(app, [*base, "--steps", "2", "--batch", "2", "--clouds", "3", "--no-physics", "--json"])
+    assert result.exit_code == 0, result.output
+    info = mpipn.Surrogate.load(out).info
+    assert info["train_clouds"] == 3 and "--clouds 3" in info["command"] and "--no-physics" in info["command"]
+    for option, value, message in (
+        ("--clouds", "0", "clouds must lie in [1, 100000]; got clouds=0"),
+        ("--clouds", "7", "clouds must be at most the 6 training clouds of the data; got clouds=7"),
+        ("--physics-weight", "0", "physics_weight must be a positive number; got physics_weight=0"),
+    ):
+        bad = tmp_path / f"bad{option}.pt"
+        result = runner.invoke(app, [*base[:-1], str(bad), option, value])
+        assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
+        assert not bad.exists()

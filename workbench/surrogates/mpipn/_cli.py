@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -116,6 +118,12 @@ def train_command(
     batch: Annotated[int, typer.Option(help="Clouds per step.")] = 16,
     fraction: Annotated[float, typer.Option(help="Supervised fraction of each domain's points, (0, 1].")] = 0.1,
     physics: Annotated[bool, typer.Option("--physics/--no-physics", help="Physics-informed loss terms.")] = True,
+    physics_weight: Annotated[
+        float, typer.Option(help="Weight of the physics terms against the data term, > 0.")
+    ] = 0.1,
+    clouds: Annotated[
+        int | None, typer.Option(help="Train on the first N clouds of the training split only (default: all).")
+    ] = None,
     ablation: Annotated[
         bool, typer.Option(help="Also train the ablation grid (physics on/off × 100/10/1 % labels) next to --out.")
     ] = False,
@@ -130,18 +138,34 @@ def train_command(
     family = _check_family(family)
     out = out or Path(f"runs/mpipn/{family}.pt")
     try:
-        config = TrainConfig(physics=physics, supervised_fraction=fraction, steps=steps, batch=batch, seed=seed)
+        config = TrainConfig(physics, fraction, steps, batch, physics_weight=physics_weight, seed=seed)
+        if clouds is not None and not 1 <= clouds <= 100_000:
+            raise ValueError(f"clouds must lie in [1, 100000]; got clouds={clouds}")
         if out.exists() and out.is_dir():
             raise ValueError(f"out must be a file path; got out={str(out)!r} (a directory)")
         fields = _load_or_generate(family, data, seed, {"train": 1200})
+        if clouds is not None:
+            train_index = np.flatnonzero(fields.split == "train")
+            if clouds > train_index.size:
+                raise ValueError(
+                    f"clouds must be at most the {train_index.size} training clouds of the data; got clouds={clouds}"
+                )
+            fields = fields.select(train_index[:clouds])
     except ValueError as error:
         raise _fail(str(error)) from None
     torch.set_num_threads(1)
-    command = (
-        f"workbench surrogate train mpipn --family {family}"
-        + (f" --data {data}" if data else "")
-        + f" --steps {steps} --batch {batch} --fraction {fraction} --{'physics' if physics else 'no-physics'} --seed {seed}"
-    )
+
+    def command(cfg) -> str:
+        """The command that trains ``cfg`` alone (an ablation cell included)."""
+        return (
+            f"workbench surrogate train mpipn --family {family}"
+            + (f" --data {data}" if data else "")
+            + f" --steps {cfg.steps} --batch {cfg.batch} --fraction {cfg.supervised_fraction:g}"
+            + f" --{'physics' if cfg.physics else 'no-physics'} --physics-weight {cfg.physics_weight:g}"
+            + (f" --clouds {clouds}" if clouds is not None else "")
+            + f" --seed {cfg.seed}"
+        )
+
     log = None if as_json else (lambda line: console.print(line, highlight=False))
     runs = [(out, config)]
     if ablation:
@@ -149,14 +173,15 @@ def train_command(
             for frac in ABLATION_FRACTIONS:
                 name = f"{'physics' if phys else 'data'}-{frac:g}.pt"
                 runs.append(
-                    (out.parent / f"{out.stem}-ablation" / name, TrainConfig(phys, frac, steps, batch, seed=seed))
+                    (
+                        out.parent / f"{out.stem}-ablation" / name,
+                        replace(config, physics=phys, supervised_fraction=frac),
+                    )
                 )
     results, trained = [], {}
     for path, cfg in runs:
         if cfg not in trained:  # the ablation cell of the main settings is the main checkpoint
-            trained[cfg] = train(
-                fields, cfg, log=log, command=command if path == out else f"{command} --ablation ({path.name})"
-            )
+            trained[cfg] = train(fields, cfg, log=log, command=command(cfg))
         surrogate = trained[cfg]
         surrogate.save(path)
         results.append(
@@ -285,7 +310,6 @@ def field_command(
     as_json: JsonFlag = False,
 ) -> None:
     """One plate–cavity field by finite elements or by MPIPN (then compared with finite elements)."""
-    import numpy as np
 
     from analytic.acoustic import MATERIALS
     from workbench.units import parse_quantity

@@ -66,7 +66,7 @@ class TrainConfig:
     steps: int = 2000
     batch: int = 16
     lr: float = 2e-3
-    physics_weight: float = 1.0
+    physics_weight: float = 0.1
     physics_batch: int = 4
     collocation: int = 64
     seed: int = 0
