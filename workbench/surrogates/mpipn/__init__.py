@@ -2,9 +2,11 @@
 
 A point cloud per problem (cavity mesh nodes and plate points) carries the coordinates and the explicit
 parameters (frequency, plate E and ρ, thickness, cavity size, loss, back-wall tilt); the material class
-is the implicit parameter. The network predicts the complex cavity pressure and plate displacement, and
-is trained on a minority of labelled points plus the Helmholtz, plate, interface and rigid-wall
-residuals, balanced by ReLoBRaLo. Ground truth: finite elements (:func:`solve_field`, :func:`generate`).
+is the implicit parameter. A PointNet predicts the cavity pressure that each simply supported plate
+mode drives; a modal plate head solves the projected plate equation with it, which gives the complex
+cavity pressure and plate displacement. Training: a minority of labelled points plus the Helmholtz,
+interface and rigid-wall residuals of the per-mode fields, balanced by ReLoBRaLo. Ground truth:
+finite elements (:func:`solve_field`, :func:`generate`).
 
 Example:
     >>> from workbench.surrogates import mpipn

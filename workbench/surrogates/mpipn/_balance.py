@@ -7,11 +7,10 @@ Each term's weight follows the softmax of its loss relative to an earlier value 
 
 ρ_t a Bernoulli draw ("random lookback" to the initial losses). A term that stalls while the others
 fall gets more weight; the weights sum to n. Why this scheme here: it balances terms whose magnitudes
-differ by orders (Helmholtz, fourth-order plate, interface, walls, data) from their progress alone,
-at the cost of a softmax per step. Gradient-statistics schemes (learning-rate annealing, GradNorm)
-need a backward pass per term, which would multiply the cost of the fourth-order plate derivatives
-on a CPU; SoftAdapt uses only the latest change of each loss and reacts to its noise, which
-ReLoBRaLo damps with the history term α.
+differ by orders (Helmholtz, interface, walls) from their progress alone, at the cost of a softmax per
+step. Gradient-statistics schemes (learning-rate annealing, GradNorm) need a backward pass per term,
+which would multiply the cost of the second derivatives on a CPU; SoftAdapt uses only the latest
+change of each loss and reacts to its noise, which ReLoBRaLo damps with the history term α.
 """
 
 from __future__ import annotations

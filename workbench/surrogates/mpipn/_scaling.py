@@ -7,8 +7,7 @@ With the reference length L0, the incident pressure p_inc and ω:
 * plate displacement ŵ = w·ρ0ω²L0/p_inc, so that the interface condition ∂p/∂n = ρ0ω²w reads ∂p̂/∂n̂ = ŵ;
 * Helmholtz: ∇̂²p̂ + k̂²p̂ = 0 with k̂² = (ωL0/c)²/(1 + iη);
 * plate (per unit width, outward w, blocked load −2p_inc): D(1+iη)w'''' − m″ω²w = −2p_inc + p becomes
-  α ŵ'''' − β ŵ = −2 + p̂ with α = D(1+iη)/(ρ0ω²L0⁵) and β = m″/(ρ0L0); the plate residual is divided
-  by β (so its terms are of the size of ŵ).
+  α ŵ'''' − β ŵ = −2 + p̂ with α = D(1+iη)/(ρ0ω²L0⁵) and β = m″/(ρ0L0), solved by the plate head.
 
 Explicit parameters enter the network normalised to [−1, 1] over the training ranges (log scale for
 frequency, E and ρ), together with the dimensionless groups that set the response
