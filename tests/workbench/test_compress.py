@@ -262,6 +262,43 @@ def test_exact_selection_is_optimal_against_brute_force(seed):
         assert optimal_select(score, m, 2).score == pytest.approx(_brute_force(score, m, 2))
 
 
+@given(seed=st.integers(0, 10_000), block=st.sampled_from([1, 2, 3]), m=st.integers(1, 4), ties=st.booleans())
+def test_exact_selection_is_optimal_against_brute_force_on_several_channels_and_ties(seed, block, m, ties):
+    rng = np.random.default_rng(seed)
+    score = rng.integers(0, 3, (7, 3)).astype(float) if ties else rng.random((7, 3))
+    m = min(m, 3 * (7 // block))
+    selection = optimal_select(score, m, block)
+    _check_selection(selection, score, m, block)
+    assert selection.score == pytest.approx(_brute_force(score, m, block))
+
+
+def _greedy_reference(score: np.ndarray, m: int, block: int) -> np.ndarray:
+    """BED's greedy on explicitly compacted lists (first best window on ties, lowest channel first)."""
+    c_out, c_in = score.shape
+    values = [list(score[:, k]) for k in range(c_in)]
+    rows = [list(range(c_out)) for _ in range(c_in)]
+    mask = np.zeros(score.shape, dtype=bool)
+    for _ in range(m):
+        best, pick = -1.0, None
+        for k in range(c_in):
+            for a in range(len(values[k]) - block + 1):
+                if sum(values[k][a : a + block]) > best:
+                    best, pick = sum(values[k][a : a + block]), (k, a)
+        k, a = pick
+        mask[rows[k][a : a + block], k] = True
+        del values[k][a : a + block], rows[k][a : a + block]
+    return mask
+
+
+@given(seed=st.integers(0, 10_000), block=st.sampled_from([1, 2, 3, 5]), fill=st.floats(0.0, 1.0))
+def test_bed_picks_the_same_windows_as_the_greedy_on_compacted_lists(seed, block, fill):
+    score = np.random.default_rng(seed).integers(0, 4, (20, 4)).astype(float)  # integer sums: exact ties
+    m = int(fill * 4 * (20 // block))
+    selection = bed_select(score, m, block)
+    _check_selection(selection, score, m, block)
+    assert np.array_equal(selection.mask, _greedy_reference(score, m, block))
+
+
 @given(seed=st.integers(0, 10_000), block=st.sampled_from([2, 4, 8]), fill=st.floats(0.05, 0.95))
 def test_bed_is_close_to_the_optimum_and_both_keep_exactly_m_blocks(seed, block, fill):
     score = np.abs(np.random.default_rng(seed).standard_normal((32, 16)))
