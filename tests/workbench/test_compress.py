@@ -557,6 +557,41 @@ def test_mixed_precision_w8a8_refuses_a_bad_budget_or_missing_calibration(option
         w8a8(mlp(), **options)
 
 
+@pytest.mark.parametrize("rotate", [False, True])
+def test_w8a8_learned_rounding_starts_at_rtn_and_lowers_the_calibration_error(rotate):
+    model, calib = _outlier_mlp(), torch.randn(512, 5, generator=torch.Generator().manual_seed(2))
+    options = {"calib": calib, "rotate": rotate, "float_inputs": 1}
+    rtn = w8a8(model, **options)[0]
+    start = w8a8(model, rounding="flexround", iters=0, **options)[0]
+    learned = w8a8(model, rounding="flexround", iters=150, **options)[0]
+    for (_, a), (_, b), (_, c) in zip(compressed_layers(rtn), compressed_layers(start), compressed_layers(learned)):
+        assert torch.equal(a.codes, b.codes) and torch.equal(a.scale, b.scale)
+        assert (a.fmt, a.act_bits, a.config["rotate"]) == (c.fmt, c.act_bits, c.config["rotate"])
+    with torch.no_grad():
+        target = model(calib)
+        before, after = [float((net(calib) - target).pow(2).mean()) for net in (rtn, learned)]
+    assert after < before
+    assert any(
+        not torch.equal(a.codes, c.codes) for (_, a), (_, c) in zip(compressed_layers(rtn), compressed_layers(learned))
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"rounding": "adaround"}, r"rounding must be one of \('rtn', 'flexround'\); got rounding='adaround'"),
+        ({"rounding": "flexround"}, "calib must be a tensor of >= 1 calibration inputs .* got calib of shape None"),
+        (
+            {"rounding": "flexround", "iters": -1, "calib": torch.ones(4, 5)},
+            r"iters must be an integer >= 0; got iters=-1",
+        ),
+    ],
+)
+def test_w8a8_learned_rounding_refuses_a_bad_option_or_missing_calibration(options, match):
+    with pytest.raises(ValueError, match=match):
+        w8a8(mlp(), **options)
+
+
 @pytest.mark.parametrize(
     ("options", "match"),
     [
