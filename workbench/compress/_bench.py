@@ -172,7 +172,7 @@ def _kept_score(network: torch.nn.Module, method: str, sparsity: float, block: i
     return sum(select_blocks(method, layers[n].weight.detach(), sparsity, block).score for n in hidden_layers(network))
 
 
-def _selection_seconds(network: torch.nn.Module, sparsity: float, block: int, repeats: int = 10) -> dict[str, float]:
+def _selection_seconds(network: torch.nn.Module, sparsity: float, block: int, repeats: int = 50) -> dict[str, float]:
     """Selection time of each block selector over the pruned (hidden) layers, s: per layer the best of
     ``repeats`` calls after a warm-up, summed over layers. The selectors take turns within each
     repeat, so a change in the machine's load between them does not bias their ratio."""
