@@ -22,9 +22,17 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _validate(kind: str, method: str, bits: int, sparsity: float, n: int, out: Path | None, model: Path | None) -> None:
+def _validate(
+    kind: str, method: str, bits: int, sparsity: float, n: int, out: Path | None, model: Path | None, rounding: str
+) -> None:
+    from .compress._methods import W8A8_ROUNDINGS
     from .compress._quant import MAX_BITS, MIN_BITS
     from .compress._surrogate import KINDS, METHODS
+
+    if rounding not in W8A8_ROUNDINGS:
+        raise ValueError(f"rounding must be one of {W8A8_ROUNDINGS}; got rounding={rounding!r}")
+    if rounding != "rtn" and method != "w8a8":
+        raise ValueError(f"rounding={rounding!r} needs method w8a8; got method={method!r}")
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got kind={kind!r}")
@@ -69,6 +77,10 @@ def compress(
             "on the calibration designs (0: none)."
         ),
     ] = 0,
+    rounding: Annotated[
+        str,
+        typer.Option(help="w8a8: rtn or flexround (learned rounding of the int8 weights, --iters steps per layer)."),
+    ] = "rtn",
     model: Annotated[Path | None, typer.Option(help="Surrogate checkpoint; default: the shipped one.")] = None,
     designs: Annotated[
         int, typer.Option(help="Held-out physics designs for the error (and as many for tuning).")
@@ -96,7 +108,7 @@ def compress(
     from .surrogates import load, make_dataset
 
     try:
-        _validate(kind, method, bits, sparsity, designs, out, model)
+        _validate(kind, method, bits, sparsity, designs, out, model, rounding)
         spec = QuantSpec(bits=bits, symmetric=symmetric, granularity=granularity, group_size=group_size)
         fp32 = load(kind, model)
         for name, layer in trunk(fp32).named_modules():
@@ -124,6 +136,7 @@ def compress(
             smooth=smooth,
             rotate=rotate,
             float_inputs=float_inputs,
+            rounding=rounding,
             seed=seed,
         )
     except ValueError as error:

@@ -262,6 +262,43 @@ def test_exact_selection_is_optimal_against_brute_force(seed):
         assert optimal_select(score, m, 2).score == pytest.approx(_brute_force(score, m, 2))
 
 
+@given(seed=st.integers(0, 10_000), block=st.sampled_from([1, 2, 3]), m=st.integers(1, 4), ties=st.booleans())
+def test_exact_selection_is_optimal_against_brute_force_on_several_channels_and_ties(seed, block, m, ties):
+    rng = np.random.default_rng(seed)
+    score = rng.integers(0, 3, (7, 3)).astype(float) if ties else rng.random((7, 3))
+    m = min(m, 3 * (7 // block))
+    selection = optimal_select(score, m, block)
+    _check_selection(selection, score, m, block)
+    assert selection.score == pytest.approx(_brute_force(score, m, block))
+
+
+def _greedy_reference(score: np.ndarray, m: int, block: int) -> np.ndarray:
+    """BED's greedy on explicitly compacted lists (first best window on ties, lowest channel first)."""
+    c_out, c_in = score.shape
+    values = [list(score[:, k]) for k in range(c_in)]
+    rows = [list(range(c_out)) for _ in range(c_in)]
+    mask = np.zeros(score.shape, dtype=bool)
+    for _ in range(m):
+        best, pick = -1.0, None
+        for k in range(c_in):
+            for a in range(len(values[k]) - block + 1):
+                if sum(values[k][a : a + block]) > best:
+                    best, pick = sum(values[k][a : a + block]), (k, a)
+        k, a = pick
+        mask[rows[k][a : a + block], k] = True
+        del values[k][a : a + block], rows[k][a : a + block]
+    return mask
+
+
+@given(seed=st.integers(0, 10_000), block=st.sampled_from([1, 2, 3, 5]), fill=st.floats(0.0, 1.0))
+def test_bed_picks_the_same_windows_as_the_greedy_on_compacted_lists(seed, block, fill):
+    score = np.random.default_rng(seed).integers(0, 4, (20, 4)).astype(float)  # integer sums: exact ties
+    m = int(fill * 4 * (20 // block))
+    selection = bed_select(score, m, block)
+    _check_selection(selection, score, m, block)
+    assert np.array_equal(selection.mask, _greedy_reference(score, m, block))
+
+
 @given(seed=st.integers(0, 10_000), block=st.sampled_from([2, 4, 8]), fill=st.floats(0.05, 0.95))
 def test_bed_is_close_to_the_optimum_and_both_keep_exactly_m_blocks(seed, block, fill):
     score = np.abs(np.random.default_rng(seed).standard_normal((32, 16)))
@@ -516,6 +553,41 @@ def test_mixed_precision_w8a8_saves_and_loads_bit_for_bit(tmp_path):
     ],
 )
 def test_mixed_precision_w8a8_refuses_a_bad_budget_or_missing_calibration(options, match):
+    with pytest.raises(ValueError, match=match):
+        w8a8(mlp(), **options)
+
+
+@pytest.mark.parametrize("rotate", [False, True])
+def test_w8a8_learned_rounding_starts_at_rtn_and_lowers_the_calibration_error(rotate):
+    model, calib = _outlier_mlp(), torch.randn(512, 5, generator=torch.Generator().manual_seed(2))
+    options = {"calib": calib, "rotate": rotate, "float_inputs": 1}
+    rtn = w8a8(model, **options)[0]
+    start = w8a8(model, rounding="flexround", iters=0, **options)[0]
+    learned = w8a8(model, rounding="flexround", iters=150, **options)[0]
+    for (_, a), (_, b), (_, c) in zip(compressed_layers(rtn), compressed_layers(start), compressed_layers(learned)):
+        assert torch.equal(a.codes, b.codes) and torch.equal(a.scale, b.scale)
+        assert (a.fmt, a.act_bits, a.config["rotate"]) == (c.fmt, c.act_bits, c.config["rotate"])
+    with torch.no_grad():
+        target = model(calib)
+        before, after = [float((net(calib) - target).pow(2).mean()) for net in (rtn, learned)]
+    assert after < before
+    assert any(
+        not torch.equal(a.codes, c.codes) for (_, a), (_, c) in zip(compressed_layers(rtn), compressed_layers(learned))
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"rounding": "adaround"}, r"rounding must be one of \('rtn', 'flexround'\); got rounding='adaround'"),
+        ({"rounding": "flexround"}, "calib must be a tensor of >= 1 calibration inputs .* got calib of shape None"),
+        (
+            {"rounding": "flexround", "iters": -1, "calib": torch.ones(4, 5)},
+            r"iters must be an integer >= 0; got iters=-1",
+        ),
+    ],
+)
+def test_w8a8_learned_rounding_refuses_a_bad_option_or_missing_calibration(options, match):
     with pytest.raises(ValueError, match=match):
         w8a8(mlp(), **options)
 

@@ -140,8 +140,12 @@ def test_compress_refuses_bad_input_naming_the_parameter():
         ({"method": "gptq"}, "method must be one of .* got method='gptq'"),
         ({"method": "prune-bed", "sparsity": 1.0}, r"sparsity must be in \[0, 1\); got sparsity=1.0"),
         ({"method": "prune-bed", "sparsity": 0.5}, "needs physics data; got data=None"),
-        ({"method": "flexround", "smooth": 0.5}, "smooth, rotate and float_inputs are w8a8 options"),
-        ({"method": "rtn", "float_inputs": 1}, "smooth, rotate and float_inputs are w8a8 options.* float_inputs=1"),
+        ({"method": "flexround", "smooth": 0.5}, "smooth, rotate, float_inputs and rounding are w8a8 options"),
+        (
+            {"method": "rtn", "float_inputs": 1},
+            "smooth, rotate, float_inputs and rounding are w8a8 options.* float_inputs=1",
+        ),
+        ({"method": "rtn", "rounding": "flexround"}, "are w8a8 options.* rounding='flexround' with method='rtn'"),
         ({"method": "w8a8", "float_inputs": 6}, r"float_inputs must be an integer in \[0, 5\] .* got float_inputs=6"),
         ({"spec": QuantSpec(granularity="group", group_size=5)}, "group_size must divide the input channels of 0"),
         ({"method": "flexround"}, "calib must be a tensor of >= 1 calibration inputs"),
@@ -157,6 +161,8 @@ def test_cli_refuses_bad_bits_and_sparsity_before_any_work(tmp_path):
         (["--bits", "1"], "bits must be in [2, 8]; got bits=1"),
         (["--method", "prune-bed", "--sparsity", "1.2"], "sparsity must be in [0, 1); got sparsity=1.2"),
         (["--method", "nope"], "method must be one of"),
+        (["--method", "w8a8", "--rounding", "up"], "rounding must be one of ('rtn', 'flexround'); got rounding='up'"),
+        (["--rounding", "flexround"], "rounding='flexround' needs method w8a8; got method='flexround'"),
         (["--granularity", "group", "--group-size", "5"], "group_size must divide the input channels of 0"),
     ):
         result = runner.invoke(app, ["compress", "thz", *args, "--out", str(out)])
@@ -187,8 +193,10 @@ def test_bench_rows_cover_every_method_bits_and_sparsity_and_write_table_and_fig
     found = {(r["method"], r["bits"], r["sparsity"]) for r in rows}
     for method in ("rtn", "adadim", "flexround", "lrq", "peqa", "bcq", "alphatuning"):
         assert all((method, b, 0.0) in found for b in (8, 4))
-    assert {("w8a8", 8, 0.0), ("w8a8-smooth", 8, 0.0), ("w8a8-rotate", 8, 0.0), ("w8a8-mixed", 8, 0.0)} <= found
-    assert {"flexround4_over_rtn4", "w8a8_rotate_mixed_added_fraction", "sparsity_0.5"} <= set(result["goals"]["thz"])
+    w8a8_rows = ("w8a8", "w8a8-smooth", "w8a8-rotate", "w8a8-mixed", "w8a8-rotate-mixed", "w8a8-rotate-mixed-flexround")
+    assert {(method, 8, 0.0) for method in w8a8_rows} <= found
+    goals = {"flexround4_over_rtn4", "w8a8_rotate_mixed_flexround_added_fraction", "sparsity_0.5"}
+    assert goals <= set(result["goals"]["thz"])
     for method in ("prune-aligned", "prune-bed", "prune-dp"):
         assert (method, 32, 0.5) in found
     bed = [r for r in rows if r["method"] == "prune-bed"]

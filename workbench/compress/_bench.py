@@ -8,7 +8,8 @@ env's design space; PEQA, AlphaTuning and the fine-tuning after pruning train on
 designs with the surrogate's own loss. Quantization rows are dense (``w8a8-smooth`` and
 ``w8a8-rotate``: W8A8 with SmoothQuant migration, α = 0.5, or the Hadamard rotation;
 ``w8a8-mixed`` and ``w8a8-rotate-mixed``: the one layer whose 8-bit input adds the most output
-error on the calibration designs keeps a float input); pruning rows
+error on the calibration designs keeps a float input; ``w8a8-rotate-mixed-flexround``: the latter with
+FlexRound's learned rounding of the int8 weights, ``iters`` steps per layer); pruning rows
 are fp32 (``prune-*``) or the BED-pruned network with RTN codes (``prune-bed+rtn``). Rows carry ``model``,
 ``method``, ``bits`` (32 = float), ``sparsity``, ``error``, ``added_error`` (minus the fp32
 error), ``bytes`` (stored size of the network) and ``calibration_s``; BED rows add
@@ -144,6 +145,8 @@ def _rows_for_kind(kind: str, size: BenchSize, seed: int, log: Callable[[str], N
     add("w8a8-rotate", 8, 0.0, *run("w8a8", 8, rotate=True))
     add("w8a8-mixed", 8, 0.0, *run("w8a8", 8, float_inputs=MIXED_FLOAT_INPUTS))
     add("w8a8-rotate-mixed", 8, 0.0, *run("w8a8", 8, rotate=True, float_inputs=MIXED_FLOAT_INPUTS))
+    options = {"rotate": True, "float_inputs": MIXED_FLOAT_INPUTS, "rounding": "flexround"}
+    add("w8a8-rotate-mixed-flexround", 8, 0.0, *run("w8a8", 8, **options))
     log(f"{kind}: block pruning")
     for sparsity in size.sparsities:
         seconds = _selection_seconds(trunk(fp32), sparsity, size.block)
@@ -169,23 +172,24 @@ def _kept_score(network: torch.nn.Module, method: str, sparsity: float, block: i
     return sum(select_blocks(method, layers[n].weight.detach(), sparsity, block).score for n in hidden_layers(network))
 
 
-def _selection_seconds(network: torch.nn.Module, sparsity: float, block: int, repeats: int = 10) -> dict[str, float]:
+def _selection_seconds(network: torch.nn.Module, sparsity: float, block: int, repeats: int = 50) -> dict[str, float]:
     """Selection time of each block selector over the pruned (hidden) layers, s: per layer the best of
-    ``repeats`` calls after a warm-up, summed over layers."""
+    ``repeats`` calls after a warm-up, summed over layers. The selectors take turns within each
+    repeat, so a change in the machine's load between them does not bias their ratio."""
     layers = dict(network.named_modules())
     weights = [layers[n].weight.detach() for n in hidden_layers(network)]
-    out = {}
     for method in PRUNE_METHODS:
         select_blocks(method, torch.rand(2 * block, 2), 0.5, block)  # compile the Numba kernels first
-        total = 0.0
-        for w in weights:
-            best = float("inf")
-            for _ in range(repeats):
+    out = dict.fromkeys(PRUNE_METHODS, 0.0)
+    for w in weights:
+        best = dict.fromkeys(PRUNE_METHODS, float("inf"))
+        for _ in range(repeats):
+            for method in PRUNE_METHODS:
                 start = time.perf_counter()
                 select_blocks(method, w, sparsity, block)
-                best = min(best, time.perf_counter() - start)
-            total += best
-        out[method] = total
+                best[method] = min(best[method], time.perf_counter() - start)
+        for method in PRUNE_METHODS:
+            out[method] += best[method]
     return out
 
 
@@ -252,6 +256,8 @@ def _goals(rows: list[dict], peqa: list[dict]) -> dict:
             "w8a8_rotate_added_fraction": pick(kind, "w8a8-rotate", 8)["added_error"] / base["error"],
             "w8a8_mixed_added_fraction": pick(kind, "w8a8-mixed", 8)["added_error"] / base["error"],
             "w8a8_rotate_mixed_added_fraction": pick(kind, "w8a8-rotate-mixed", 8)["added_error"] / base["error"],
+            "w8a8_rotate_mixed_flexround_added_fraction": pick(kind, "w8a8-rotate-mixed-flexround", 8)["added_error"]
+            / base["error"],
         }
         for s in sorted({r["sparsity"] for r in rows if (r["model"], r["method"]) == (kind, "prune-bed")}):
             bed = pick(kind, "prune-bed", 32, s)

@@ -28,6 +28,7 @@ from ._quant import FlexRoundQuantizer, LRQQuantizer, QuantSpec, adadim_choice, 
 PTQ_METHODS = ("rtn", "adadim", "flexround", "lrq")
 PRUNE_METHODS = ("aligned", "bed", "dp")
 BLOCKS = ("layer", "model")
+W8A8_ROUNDINGS = ("rtn", "flexround")
 
 
 @dataclass
@@ -230,8 +231,11 @@ def w8a8(
     rotate: bool = False,
     float_inputs: int = 0,
     outputs: Callable[[nn.Module], torch.Tensor] | None = None,
+    rounding: str = "rtn",
+    iters: int = 200,
+    seed: int = 0,
 ) -> tuple[nn.Module, Report]:
-    """8-bit symmetric per-channel RTN weights and dynamic per-row 8-bit activations (W8A8).
+    """8-bit symmetric per-channel weights and dynamic per-row 8-bit activations (W8A8).
 
     ``layers`` get int8 weights (default all); of those, ``act_layers`` (default all of them) also
     quantize their inputs per row; the others keep float inputs.
@@ -253,9 +257,20 @@ def w8a8(
     (their weights stay int8). ``outputs`` (see :func:`act_sensitivity`) scores a quantity the
     task cares about instead of the raw output. ``report.layers[name]`` holds ``"act_sensitivity"``
     and ``"float_input"``. The held-out error plays no part in the choice.
+
+    ``rounding`` = ``"rtn"`` rounds the (smoothed, rotated) weights to nearest; ``"flexround"``
+    learns FlexRound's element-wise rounding of them instead (``iters`` Adam steps per layer,
+    minibatch ``seed``; ``calib`` required): layer by layer in network order, each layer, fed on
+    ``calib`` the input it sees at inference (the output of the layers compressed before it, then
+    smoothed, rotated and quantized per row as the layer does), is fitted to the fp32 layer's
+    output, so the weight grid also absorbs part of the activation error. The grid stays int8 per
+    channel, so the stored format and the kernels are unchanged.
     """
     if smooth is not None and not (isinstance(smooth, float | int) and 0.0 <= smooth <= 1.0):
         raise ValueError(f"smooth must be in [0, 1] or None; got smooth={smooth!r}")
+    if rounding not in W8A8_ROUNDINGS:
+        raise ValueError(f"rounding must be one of {W8A8_ROUNDINGS}; got rounding={rounding!r}")
+    _check_positive_int("iters", iters, 0)
     targets = _check_layers(model, layers)
     with_act = set(targets if act_layers is None else _check_layers(model, act_layers)) & set(targets)
     if isinstance(float_inputs, bool) or not isinstance(float_inputs, int) or not 0 <= float_inputs <= len(with_act):
@@ -263,12 +278,13 @@ def w8a8(
             f"float_inputs must be an integer in [0, {len(with_act)}] (the layers with quantized inputs); "
             f"got float_inputs={float_inputs!r}"
         )
-    if smooth is not None or float_inputs:
+    if smooth is not None or float_inputs or rounding != "rtn":
         calib = _check_calibration(calib)
     start = time.perf_counter()
     spec = QuantSpec(bits=8, symmetric=True, granularity="channel")
     report = Report()
     payloads = {}
+    stored = {}  # the float weight each layer's codes round: W, or W·diag(s)·H
     for name, layer in targets.items():
         w = weight_matrix(layer)
         factor = None
@@ -286,6 +302,7 @@ def w8a8(
         if rotate:
             report.layers.setdefault(name, {})["rotated"] = turn
         scale, zero = rtn_params(w, spec)
+        stored[name] = w
         payloads[name] = LayerPayload(
             codes=quantize(w, scale, zero, spec),
             spec=spec,
@@ -302,11 +319,47 @@ def w8a8(
         for name, score in scores.items():
             report.layers.setdefault(name, {}).update(act_sensitivity=score, float_input=name in chosen)
         for name in chosen:  # a float input needs neither migration nor rotation: plain int8 weights
-            w = weight_matrix(targets[name])
+            w = stored[name] = weight_matrix(targets[name])
             scale, zero = rtn_params(w, spec)
             payloads[name] = LayerPayload(codes=quantize(w, scale, zero, spec), spec=spec, scale=scale, zero=zero)
+    if rounding == "flexround":
+        payloads = _learned_rounding(model, payloads, stored, calib, iters, seed)
     report.seconds = time.perf_counter() - start
     return compress_model(model, payloads), report
+
+
+def _learned_rounding(
+    model: nn.Module,
+    payloads: dict[str, LayerPayload],
+    stored: dict[str, torch.Tensor],
+    calib: torch.Tensor,
+    iters: int,
+    seed: int,
+) -> dict[str, LayerPayload]:
+    """FlexRound codes for quantized payloads, layer by layer in network order (see :func:`w8a8`)."""
+    fp_layers = dict(quantizable_layers(model))
+    done: dict[str, LayerPayload] = {}
+    for name, payload in payloads.items():
+        work = compress_model(model, done | {name: payload})
+        layer = work.get_submodule(name)
+        dim = -1 if layer.kind == "linear" else 1
+        x, _ = _capture(work, layer, calib)
+        x = layer._input(x, dim).movedim(dim, -1).detach()
+        y = _capture(model, fp_layers[name], calib)[1].movedim(dim, -1)
+        bias = getattr(layer, "bias", None)
+        quantizer = FlexRoundQuantizer(stored[name], payload.spec)
+        _optimise(
+            list(quantizer.parameters()),
+            lambda i, x=x, y=y, bias=bias, quantizer=quantizer: F.mse_loss(F.linear(x[i], quantizer(), bias), y[i]),
+            len(calib),
+            iters,
+            3e-3,
+            256,
+            seed,
+        )
+        codes, scale, zero = quantizer.export()
+        done[name] = replace(payload, codes=codes, scale=scale, zero=zero)
+    return done
 
 
 def act_sensitivity(

@@ -246,6 +246,7 @@ def compress_surrogate(
     smooth: float | None = None,
     rotate: bool = False,
     float_inputs: int = 0,
+    rounding: str = "rtn",
     seed: int = 0,
 ) -> tuple[Surrogate, float]:
     """Compress the network inside ``surrogate`` (not modified); returns (compressed surrogate, seconds).
@@ -271,6 +272,8 @@ def compress_surrogate(
         float_inputs: ``"w8a8"`` only: how many layers keep float inputs, those whose 8-bit
             input adds the most error on ``calib`` (mixed precision; 0: none), scored on the
             predicted ln|t| for THz (:func:`thz_log_t`), on the ensemble output for acoustic.
+        rounding: ``"w8a8"`` only: ``"rtn"`` or ``"flexround"`` (learned rounding of the int8
+            weights against each layer's fp32 output, ``iters`` steps per layer; see :func:`w8a8`).
         seed: minibatch seed.
     """
     if method not in METHODS:
@@ -284,10 +287,10 @@ def compress_surrogate(
         raise ValueError(f"method {method} needs sparsity in (0, 1); got sparsity={sparsity}")
     if (method in NEEDS_DATA or pruning) and data is None:
         raise ValueError(f"method {method!r} (sparsity {sparsity}) needs physics data; got data=None")
-    if (smooth is not None or rotate or float_inputs) and method != "w8a8":
+    if (smooth is not None or rotate or float_inputs or rounding != "rtn") and method != "w8a8":
         raise ValueError(
-            f"smooth, rotate and float_inputs are w8a8 options; got smooth={smooth}, rotate={rotate}, "
-            f"float_inputs={float_inputs} with {method=}"
+            f"smooth, rotate, float_inputs and rounding are w8a8 options; got smooth={smooth}, rotate={rotate}, "
+            f"float_inputs={float_inputs}, rounding={rounding!r} with {method=}"
         )
     spec = QuantSpec(bits=4) if spec is None else spec
     network = trunk(surrogate)
@@ -305,12 +308,19 @@ def compress_surrogate(
         out = with_trunk(surrogate, packed, record | {"block": block})
     elif method == "w8a8":
         outputs = thz_log_t(surrogate, calib) if float_inputs and surrogate.kind == "thz" else None
-        network = w8a8(network, smooth=smooth, calib=calib, rotate=rotate, float_inputs=float_inputs, outputs=outputs)[
-            0
-        ]
-        out = with_trunk(
-            surrogate, network, record | {"smooth": smooth, "rotate": rotate, "float_inputs": float_inputs}
-        )
+        network = w8a8(
+            network,
+            smooth=smooth,
+            calib=calib,
+            rotate=rotate,
+            float_inputs=float_inputs,
+            outputs=outputs,
+            rounding=rounding,
+            iters=iters,
+            seed=seed,
+        )[0]
+        options = {"smooth": smooth, "rotate": rotate, "float_inputs": float_inputs, "rounding": rounding}
+        out = with_trunk(surrogate, network, record | options)
     elif method in ("bcq", "alphatuning"):
         out = with_trunk(surrogate, bcq(network, q=spec.bits)[0], record)
     else:
