@@ -407,3 +407,8 @@ def test_mass_shuffling_loss_leaves_validation_batches_alone(acoustic_model, aco
     member.eval()
     with torch.no_grad():
         assert float(shuffled(member, (x, y))) == float(_loss(member, (x, y)))
+
+
+def test_acoustic_checkpoint_accepts_an_env_with_other_move_steps():
+    model = load("acoustic", env={"move_steps": (1, 4)})  # the shipped checkpoint records move_steps [1]
+    assert model.metadata["env"]["move_steps"] == [1]
