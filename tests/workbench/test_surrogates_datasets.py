@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import h5py
 import numpy as np
 import pytest
@@ -98,3 +100,14 @@ def test_bad_dataset_arguments_are_refused(kind, options, message):
     n = options.pop("n")
     with pytest.raises(ValueError, match=message):
         make_dataset(kind, n, **options)
+
+
+def test_concat_fills_in_settings_an_older_file_lacks_and_refuses_another_env():
+    new = make_dataset("acoustic", 4, seed=0, env={"band": (20.0, 40.0)})
+    old_env = {k: v for k, v in new.attrs["env"].items() if k != "move_steps"}  # written before move_steps existed
+    old = replace(new.subset(np.arange(2)), attrs={**new.attrs, "env": old_env})
+    joined = old.concat(new)
+    assert len(joined) == 6 and joined.attrs["env"]["move_steps"] == [1]
+    other = replace(old, attrs={**old.attrs, "env": {**old_env, "lz": [0.2, 0.5, 0.05]}})
+    with pytest.raises(ValueError, match="same kind, frequencies and env settings"):
+        other.concat(new)

@@ -20,6 +20,14 @@ from workbench.surrogates import (
     train_acoustic,
     train_thz,
 )
+from workbench.surrogates._acoustic import (
+    FEATURES,
+    _loss,
+    _mass_slots,
+    _ShuffledMasses,
+    acoustic_features,
+    drive_point_features,
+)
 from workbench.surrogates._datasets import thz_batch
 from workbench.surrogates._thz import ThzNet, _interp_torch
 
@@ -308,3 +316,99 @@ def test_acoustic_member_views_answer_with_one_member_each_and_average_to_the_en
         acoustic_model.member(2)
     with pytest.raises(ValueError, match="member view of an ensemble is not trainable"):
         views[0].fit(acoustic_data, 1)
+
+
+def _plate_columns(masses: list[tuple[float, float, float]]) -> np.ndarray:
+    """One aluminium-like design (2700 kg/m³, 2 mm, 0.6 × 0.5 × 0.4 m) with the given (x/lx, y/ly, kg) masses."""
+    return np.array([[2700.0, 2e-3, 0.6, 0.5, 0.4, *np.ravel(masses)]])
+
+
+def _drive(masses: list[tuple[float, float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    feats = drive_point_features(_plate_columns(masses), np.array([70e9]), np.array([0.33]), PlateCavityConfig())
+    return feats[0, 0:16:2], feats[0, 1:16:2]  # ln|Y_F/Y0|, Re(Y_F/Y0) at the 8 band frequencies
+
+
+def _plate_constants() -> tuple[np.ndarray, float, float]:
+    stiffness = 70e9 * (2e-3) ** 3 / (12 * (1 - 0.33**2))
+    surface = 2700.0 * 2e-3
+    return np.geomspace(20.0, 400.0, 8), stiffness, surface
+
+
+def test_drive_point_features_without_masses_are_the_bare_plate():
+    log_mag, real = _drive([(0.5, 0.5, 0.0)] * 4)
+    np.testing.assert_allclose(log_mag, 0.0, atol=1e-15)
+    np.testing.assert_allclose(real, 1.0, atol=1e-15)
+
+
+def test_mass_on_the_force_gives_the_blocked_mobility_one_over_one_plus_z():
+    freqs, stiffness, surface = _plate_constants()
+    log_mag, real = _drive([(0.31, 0.43, 0.3)] + [(0.5, 0.5, 0.0)] * 3)
+    a = 2 * np.pi * freqs * 0.3 / (8 * np.sqrt(stiffness * surface))  # |z| = ωM·Y0
+    np.testing.assert_allclose(log_mag, -0.5 * np.log1p(a**2), rtol=1e-9)
+    np.testing.assert_allclose(real, 1 / (1 + a**2), rtol=1e-9)
+
+
+def test_mass_off_the_force_follows_the_infinite_plate_green_function():
+    from scipy import special
+
+    freqs, stiffness, surface = _plate_constants()
+    r = np.hypot(0.7 - 0.31, 0.0) * 0.6  # mass at (0.7, 0.43): on the force's line, 0.234 m away
+    log_mag, real = _drive([(0.7, 0.43, 0.2)] + [(0.5, 0.5, 0.0)] * 3)
+    k = ((2 * np.pi * freqs) ** 2 * surface / stiffness) ** 0.25
+    g = special.hankel2(0, k * r) - 2j / np.pi * special.k0(k * r)
+    z = 2j * np.pi * freqs * 0.2 / (8 * np.sqrt(stiffness * surface))
+    expected = 1 - z * g**2 / (1 + z)
+    np.testing.assert_allclose(log_mag, np.log(np.abs(expected)), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(real, expected.real, rtol=1e-9, atol=1e-12)
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 9), st.integers(1, 9), st.integers(0, 20)), min_size=4, max_size=4),
+    st.permutations(range(4)),
+)
+def test_drive_point_features_do_not_depend_on_the_order_of_the_masses(masses, order):
+    masses = [(x / 10, y / 10, m * 0.02) for x, y, m in masses]
+    first = drive_point_features(_plate_columns(masses), np.array([70e9]), np.array([0.33]), PlateCavityConfig())
+    again = [masses[i] for i in order]
+    second = drive_point_features(_plate_columns(again), np.array([70e9]), np.array([0.33]), PlateCavityConfig())
+    assert np.isfinite(first).all()
+    np.testing.assert_allclose(second, first, rtol=1e-12, atol=1e-12)
+
+
+def test_checkpoint_made_with_the_old_features_is_refused(tmp_path, acoustic_model):
+    acoustic_model.metadata["feature_version"] = 1
+    try:
+        path = save(acoustic_model, tmp_path / "old.pt")
+    finally:
+        acoustic_model.metadata["feature_version"] = FEATURES
+    with pytest.raises(ValueError, match="feature_version must be 2; got feature_version=1"):
+        load("acoustic", path)
+
+
+def test_reordering_the_masses_only_permutes_the_mass_columns_of_the_normalised_features(acoustic_model, acoustic_data):
+    columns, material = acoustic_data.designs[:8], acoustic_data.index[:8, 0]
+    order = [2, 0, 3, 1]
+    reordered = np.concatenate([columns[:, :5], columns[:, 5:].reshape(8, 4, 3)[:, order].reshape(8, 12)], axis=1)
+    config = acoustic_model.config
+    before = acoustic_model.features(acoustic_features(columns, material, config))
+    after = acoustic_model.features(acoustic_features(reordered, material, config))
+    slots = _mass_slots(config)
+    np.testing.assert_allclose(
+        np.delete(after, np.r_[slots], axis=1), np.delete(before, np.r_[slots], axis=1), rtol=1e-12, atol=1e-12
+    )
+    np.testing.assert_allclose(after[:, slots], before[:, slots].reshape(8, 4, 3)[:, order].reshape(8, 12), rtol=1e-12)
+
+
+def test_mass_shuffling_loss_leaves_validation_batches_alone(acoustic_model, acoustic_data):
+    member = acoustic_model.net.members[0]
+    x = torch.randn(5, member[0].in_features)
+    y = torch.randn(5, member[-1].out_features)
+    shuffled = _ShuffledMasses(_mass_slots(acoustic_model.config), 4, seed=0)
+    member.eval()
+    with torch.no_grad():
+        assert float(shuffled(member, (x, y))) == float(_loss(member, (x, y)))
+
+
+def test_acoustic_checkpoint_accepts_an_env_with_other_move_steps():
+    model = load("acoustic", env={"move_steps": (1, 4)})  # the shipped checkpoint records move_steps [1]
+    assert model.metadata["env"]["move_steps"] == [1]

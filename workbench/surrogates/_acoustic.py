@@ -5,8 +5,9 @@ of the L_p,avg curve) reads the design's columns (material one-hot, thickness, l
 positions and masses) together with physics features: the in-vacuo plate frequencies of the four
 lowest modes, each also lowered by the point masses' modal loading (Rayleigh quotient
 f/√(1 + Σ M_p φ²/M_s)), the three lowest rigid-cavity frequencies, the plate-on-air-spring
-frequency √(ρ0c²/(lz·m″))/2π and the mass ratios. The ensemble mean is the answer and the spread
-an uncertainty the search can use.
+frequency √(ρ0c²/(lz·m″))/2π, the mass ratios, and the drive point's view of the masses (see
+:func:`drive_point_features`). The ensemble mean is the answer and the spread an uncertainty the
+search can use.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy import special
 from scipy.stats import spearmanr
 from torch import nn
 
@@ -29,6 +31,9 @@ _MODES = ((1, 1), (2, 1), (1, 2), (2, 2))
 _PCA = 32  # principal components of the L_p,avg curve
 _CURVE_WEIGHT = 0.5
 _FIXED = ("plate_loss", "air_density", "air_speed", "air_loss")
+_DRIVE_POINTS = 8  # frequencies of the drive-point features, geometric over the band
+FEATURES = 2
+"""Version of :func:`acoustic_features`, stored in checkpoints (1: without the drive-point features)."""
 
 
 def _materials(settings: dict[str, Any]) -> tuple[acoustic.Material, ...]:
@@ -59,6 +64,54 @@ def acoustic_features(columns: np.ndarray, material: np.ndarray, config: PlateCa
     plate_mass = surface * lx * ly
     feats += [np.log(cavity), np.log(spring)[:, None], np.log(surface)[:, None], np.log(stiffness)[:, None]]
     feats += [(added / plate_mass)[:, None], np.log(plate_mass + added)[:, None]]
+    feats.append(drive_point_features(columns, youngs, poisson, config))
+    return np.concatenate(feats, axis=1)
+
+
+def drive_point_features(
+    columns: np.ndarray, youngs: np.ndarray, poisson: np.ndarray, config: PlateCavityConfig
+) -> np.ndarray:
+    """How the point masses load the point force, on an infinite plate: (n, 2·8 + 2·n_masses) float64.
+
+    A mass next to the force blocks it (its impedance jωM dwarfs the plate's 8√(D·m″) above a few
+    tens of Hz), so the power put into the plate, and with it the level in the cavity, hinges on
+    the distance from each mass to the force in bending wavelengths. The infinite Kirchhoff plate
+    gives that dependence in closed form: the point mobility between points r apart is
+    Y(r) = Y₀·g(kr), Y₀ = 1/(8√(D·m″)), g(x) = H₀⁽²⁾(x) − (2i/π)·K₀(x) (g(0) = 1), k⁴ = ω²m″/D.
+    With each mass reacting on its own (single scattering), the drive-point mobility is
+    Y_F/Y₀ = 1 − Σ_p z_p·g(k·r_p)²/(1 + z_p), z_p = iωM_p·Y₀.
+
+    Columns: ln|Y_F/Y₀| and Re(Y_F/Y₀) at 8 frequencies geometric over the band; then, masses
+    ordered by distance to the force (then by mass), ln(k·r_p + 10⁻³) and ln(1 + ωM_p·Y₀) at the band centre.
+
+    Args:
+        columns: (n, d) ``CavityGrid.columns`` values (density kg/m³, thickness, lx, ly, lz m,
+            per mass x/lx, y/ly, kg).
+        youngs, poisson: (n,) Young's modulus (Pa) and Poisson ratio of each design's plate.
+        config: the env settings (force position, band).
+    """
+    surface = columns[:, 0] * columns[:, 1]
+    stiffness = youngs * columns[:, 1] ** 3 / (12.0 * (1.0 - poisson**2))
+    lx, ly = columns[:, 2:3], columns[:, 3:4]
+    masses = columns[:, 5:].reshape(len(columns), -1, 3)
+    fx, fy = config.force_position
+    distance = np.hypot((masses[:, :, 0] - fx) * lx, (masses[:, :, 1] - fy) * ly)  # (n, n_masses), m
+    y0 = 1.0 / (8.0 * np.sqrt(stiffness * surface))
+    feats = []
+    for f in np.geomspace(*config.band, _DRIVE_POINTS):
+        omega = 2.0 * math.pi * f
+        x = np.maximum((omega**2 * surface / stiffness) ** 0.25 * distance.T, 1e-12).T
+        g = special.j0(x) - 1j * (special.y0(x) + 2.0 / math.pi * special.k0(x))
+        z = 1j * omega * masses[:, :, 2] * y0[:, None]
+        ratio = 1.0 - (z * g * g / (1.0 + z)).sum(axis=1)
+        # |Y_F| > 0 for any real layout; the floor only keeps the logarithm finite
+        feats += [np.log(np.maximum(np.abs(ratio), 1e-12))[:, None], ratio.real[:, None]]
+    centre = 2.0 * math.pi * 0.5 * (config.band[0] + config.band[1])
+    order = np.lexsort((masses[:, :, 2], distance), axis=1)  # by distance, ties by mass: independent of mass order
+    near = np.take_along_axis(distance, order, axis=1)
+    mass = np.take_along_axis(masses[:, :, 2], order, axis=1)
+    wavenumber = (centre**2 * surface / stiffness) ** 0.25
+    feats += [np.log(wavenumber[:, None] * near + 1e-3), np.log1p(centre * mass * y0[:, None])]
     return np.concatenate(feats, axis=1)
 
 
@@ -90,6 +143,35 @@ def _loss(member: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
     return err[:, :2].sum(-1).mean() + _CURVE_WEIGHT * err[:, 2:].sum(-1).mean()
 
 
+def _mass_slots(config: PlateCavityConfig) -> slice:
+    """Feature columns of the masses' (x/lx, y/ly, kg) triples, in mass order (see :func:`acoustic_features`)."""
+    start = len(config.materials) + 4
+    return slice(start, start + 3 * config.n_masses)
+
+
+class _ShuffledMasses:
+    """The training loss with the point masses of every training sample put in a random order.
+
+    The masses are interchangeable, so every order is the same design; only the masses' own
+    feature columns depend on the order (every other feature is a sum over the masses or sorts
+    them), and they share one normalisation, so shuffling those columns gives the features of
+    the reordered design. Validation batches (the member in eval mode) are left as they are.
+    """
+
+    def __init__(self, slots: slice, n_masses: int, seed: int) -> None:
+        self.slots, self.n_masses = slots, n_masses
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __call__(self, member: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        x, y = batch
+        if member.training and self.n_masses > 1:
+            order = torch.rand(len(x), self.n_masses, generator=self.generator).argsort(dim=1)
+            block = x[:, self.slots].reshape(len(x), self.n_masses, 3)
+            x = x.clone()
+            x[:, self.slots] = torch.gather(block, 1, order[:, :, None].expand(-1, -1, 3)).reshape(len(x), -1)
+        return _loss(member, (x, y))
+
+
 class AcousticSurrogate:
     """A trained plate-cavity surrogate with the physics-model protocol of the plate-cavity env.
 
@@ -108,6 +190,12 @@ class AcousticSurrogate:
     kind = "acoustic"
 
     def __init__(self, metadata: dict[str, Any], net: AcousticNet | _OneMember) -> None:
+        version = metadata.get("feature_version", 1)
+        if version != FEATURES:
+            raise ValueError(
+                f"acoustic surrogate checkpoint: feature_version must be {FEATURES}; got feature_version={version!r} "
+                "(made before the drive-point features; retrain it with `workbench surrogate train acoustic`)"
+            )
         self.metadata = metadata
         self.net = net.eval()
         self.config = acoustic_config(metadata["env"])
@@ -135,6 +223,8 @@ class AcousticSurrogate:
     ) -> list[FitResult]:
         """Train every member on ``dataset`` (10 % held out; member k shuffles with seed + k), fixed normalisation.
 
+        Each training batch lists its point masses in a fresh random order (the design is the same).
+
         ``time_budget_s`` (if given) is split evenly between members; see :func:`fit`.
 
         Raises:
@@ -150,7 +240,7 @@ class AcousticSurrogate:
         results = [
             fit(
                 member,
-                _loss,
+                _ShuffledMasses(_mass_slots(self.config), self.config.n_masses, seed + k),
                 (x[train_rows], t[train_rows]),
                 (x[val_rows], t[val_rows]),
                 epochs,
@@ -193,7 +283,7 @@ class AcousticSurrogate:
         env = env_settings(config)
         mine = self.metadata["env"]
         ignore = {"objective", "target_frequency", "tune_away", "observe_objective", "reward_scale", "start"}
-        ignore |= {"cache_size", "max_steps_per_action"}
+        ignore |= {"cache_size", "max_steps_per_action", "move_steps"}
         for name in sorted(set(mine) - ignore):
             if env.get(name) != mine[name]:
                 raise ValueError(
@@ -356,7 +446,7 @@ def build_acoustic(dataset: Dataset, width: int, depth: int, members: int, seed:
     config = acoustic_config(dataset.attrs["env"])
     grid = CavityGrid(config)
     raw = acoustic_features(dataset.designs, dataset.index[:, 0], config)
-    features = Standardiser.fit(raw)
+    features = _tied_masses(Standardiser.fit(raw), _mass_slots(config), config.n_masses)
     train_rows, _ = split(len(dataset), 0.1, seed)
     lp = dataset.responses["lp_avg"][train_rows]
     curve_mean = lp.mean(axis=0)
@@ -371,6 +461,7 @@ def build_acoustic(dataset: Dataset, width: int, depth: int, members: int, seed:
     metadata = {
         "kind": "acoustic",
         "format": 1,
+        "feature_version": FEATURES,
         "workbench_version": dataset.attrs["workbench_version"],
         "band": dataset.attrs["band"],
         "freqs": dataset.freqs.tolist(),
@@ -419,6 +510,21 @@ def train_acoustic(
         "members": [{"epochs": r.epochs, "best_epoch": r.best_epoch, "seconds": round(r.seconds, 1)} for r in records],
     }
     return surrogate
+
+
+def _tied_masses(features: Standardiser, slots: slice, n_masses: int) -> Standardiser:
+    """``features`` with one mean and standard deviation per mass coordinate (x/lx, y/ly, kg), shared by the masses.
+
+    The masses' columns are drawn alike, so the per-column statistics differ only by sampling;
+    averaging them makes the normalised features of two orderings of the masses permutations
+    of each other (what :class:`_ShuffledMasses` relies on).
+    """
+    if n_masses == 0:
+        return features
+    mean, std = features.mean.copy(), features.std.copy()
+    mean[slots] = np.tile(mean[slots].reshape(n_masses, 3).mean(axis=0), n_masses)
+    std[slots] = np.tile(np.sqrt((std[slots].reshape(n_masses, 3) ** 2).mean(axis=0)), n_masses)
+    return Standardiser(mean, std)
 
 
 def _curve_scale(y: np.ndarray) -> float:

@@ -108,11 +108,16 @@ class Dataset:
         return Dataset(self.kind, self.index[rows], self.designs[rows], self.freqs, responses, self.attrs)
 
     def concat(self, other: Dataset) -> Dataset:
-        """This dataset followed by ``other`` (same kind, frequencies and env)."""
+        """This dataset followed by ``other`` (same kind, frequencies and env).
+
+        Env settings are compared after filling in defaults, so a file written before a setting
+        existed joins one that records the setting at its default; the result records them all.
+        """
+        env = env_settings(config_from_settings(self.kind, self.attrs["env"]))
         if (
             other.kind != self.kind
             or not np.array_equal(other.freqs, self.freqs)
-            or other.attrs["env"] != self.attrs["env"]
+            or env_settings(config_from_settings(other.kind, other.attrs["env"])) != env
         ):
             raise ValueError("datasets to join need the same kind, frequencies and env settings")
         seeds = [*np.atleast_1d(self.attrs["seed"]).tolist(), *np.atleast_1d(other.attrs["seed"]).tolist()]
@@ -123,7 +128,7 @@ class Dataset:
             np.concatenate([self.designs, other.designs]),
             self.freqs,
             responses,
-            {**self.attrs, "seed": seeds},
+            {**self.attrs, "env": env, "seed": seeds},
         )
 
 
