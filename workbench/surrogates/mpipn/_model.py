@@ -35,7 +35,7 @@ from . import _physics as phys
 from ._balance import ReLoBRaLo
 from ._data import FieldSet
 from ._fe import CAVITY, INTERFACE, PLATE, PLATE_EDGE, WALL
-from ._network import MPIPN, PLATE_MODES
+from ._network import MPIPN
 from ._problem import MATERIAL_CLASSES, check_family, material_bounds, parameter_names
 from ._problem import RANGES as PARAMETER_RANGES
 from ._scaling import REFERENCE_LENGTH, cavity_features, coefficients, geometry
@@ -330,15 +330,13 @@ def _physics_losses(
     x = t.x[idx][:, points]
     value, grad, lap = phys.derivatives(lambda y: network.learned(context, y, geom, quantities), x)
     g, grad_g, lap_g = phys.as_complex(value), phys.as_complex(grad), phys.as_complex(lap)
-    order = torch.arange(1, PLATE_MODES + 1, dtype=torch.float32)
     offset = network.mean_offset(geom, k2)  # (B, K): k̂²·offset = −F_b/Â
-    helm = (lap_g + k2[:, None, None] * (g + offset[:, None, :])) * (geom[:, None, :1] / (torch.pi * order))
+    helm = (lap_g + k2[:, None, None] * (g + offset[:, None, :])) * network.mode_scale(geom)
     wall = np.flatnonzero(domain[chosen] == WALL)
     normal = t.normal[idx][:, torch.as_tensor(chosen[wall])]  # (B, n_wall, 2)
     wall_res = (grad_g[:, wall] * normal[..., None].to(grad_g.dtype)).sum(-2)
     n_c = chosen.size
-    modes = torch.sin(torch.pi * (x[:, n_c:, :1] / geom[:, None, :1]) * order)  # (B, n_interface, K)
-    inter = grad_g[:, n_c:, 1] - modes
+    inter = grad_g[:, n_c:, 1] - network.mode_shapes(x[:, n_c:, 0], geom)
     return {
         "helmholtz": (helm.abs() ** 2).mean((1, 2)),
         "wall": (wall_res.abs() ** 2).mean((1, 2)) if wall.size else torch.zeros(len(idx)),

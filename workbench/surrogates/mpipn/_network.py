@@ -170,8 +170,17 @@ class MPIPN(nn.Module):
 
     def _head(self, context: torch.Tensor, local: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
         hidden = self.trunk(torch.tanh(self.point_in(local) + context[:, None, :]))
-        scale = geometry[:, None, :1] / (torch.pi * self.order.to(local.dtype))  # l̂x/(bπ), (B, 1, K)
+        scale = self.mode_scale(geometry)
         return self.out(hidden) * torch.cat([scale, scale], dim=-1)
+
+    def mode_scale(self, geometry: torch.Tensor) -> torch.Tensor:
+        """l̂x/(bπ), (B, 1, K): the size of G_b near the plate per unit Neumann data, and the scale of the
+        learned part of G_b."""
+        return geometry[:, None, :1] / (torch.pi * self.order.to(geometry.dtype))
+
+    def mode_shapes(self, x: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
+        """sin(aπx/lx) for a = 1…K at x̂ (B, M): (B, M, K), the plate modes."""
+        return torch.sin(torch.pi * (x / geometry[:, :1])[..., None] * self.order.to(x.dtype))
 
     def mean_offset(self, geometry: torch.Tensor, k2: torch.Tensor) -> torch.Tensor:
         """−F_b/(k̂²Â), (B, K) complex: the exact mean of G_b, with F_b the plate grid's trapezoidal
@@ -227,17 +236,20 @@ class MPIPN(nn.Module):
         geometry: torch.Tensor,
         quantities: torch.Tensor,
         k2: torch.Tensor,
+        local: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """(B, M) complex at x̂ (B, M, 2) with plate mask (M,) bool: p̂ = Σ W_b G_b on cavity points and
-        ŵ = Σ W_a sin(aπx/lx) on plate points; ``modal`` (B, K) from :meth:`amplitudes`."""
+        ŵ = Σ W_a sin(aπx/lx) on plate points; ``modal`` (B, K) from :meth:`amplitudes`; ``local``: the
+        cavity points' local features when already computed (:meth:`forward`)."""
         out = torch.zeros(coords.shape[:2], dtype=modal.dtype)
         cavity = ~plate
         if bool(cavity.any()):
-            g = self.green(context, coords[:, cavity], geometry, quantities, k2)
+            if local is None:
+                local = self.local(self._features(coords[:, cavity], geometry, quantities))
+            g = self._complex(self._head(context, local, geometry), geometry, k2)
             out[:, cavity] = torch.einsum("bmk,bk->bm", g, modal)
         if bool(plate.any()):
-            x = coords[:, plate, 0]
-            shapes = torch.sin(torch.pi * (x / geometry[:, :1])[..., None] * self.order.to(x.dtype))
+            shapes = self.mode_shapes(coords[:, plate, 0], geometry)
             out[:, plate] = torch.einsum("bmk,bk->bm", shapes.to(modal.dtype), modal)
         return out
 
@@ -254,12 +266,7 @@ class MPIPN(nn.Module):
         """(B, N) complex fields at every point of the clouds x̂ (B, N, 2) with plate mask (N,) bool; the cavity
         points' local features serve both the global feature and the cavity head (one pass, as the
         coordinates are the cloud's own)."""
-        cavity = ~plate
-        local = self.local(self._features(coords[:, cavity], geometry, quantities))
+        local = self.local(self._features(coords[:, ~plate], geometry, quantities))
         context = self._context(local, quantities)
         modal = self.amplitudes(context, geometry, quantities, k2, alpha, beta)
-        out = self.fields(context, modal, coords[:, plate], plate[plate], geometry, quantities, k2)
-        p = torch.einsum("bmk,bk->bm", self._complex(self._head(context, local, geometry), geometry, k2), modal)
-        fields = torch.empty(coords.shape[:2], dtype=modal.dtype)
-        fields[:, cavity], fields[:, plate] = p, out
-        return fields
+        return self.fields(context, modal, coords, plate, geometry, quantities, k2, local)
