@@ -5,11 +5,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import gymnasium as gym
 import numpy as np
@@ -85,22 +82,11 @@ def test_sb3_algorithm_by_name_runs_within_the_budget(tmp_path):
     assert result.best["value"] == pytest.approx(result.best_value, rel=1e-12)
 
 
-def test_killed_search_resumes_from_its_checkpoint_without_losing_metrics(tmp_path):
+def test_killed_search_resumes_from_its_checkpoint_without_losing_metrics(tmp_path, kill_at_checkpoint):
     run_dir = tmp_path / "run"
     args = ["search", "toy", "--steps", "6000", "--num-envs", "8", "--log-every", "250", "--checkpoint-every", "1000"]
-    log = open(tmp_path / "stderr.txt", "w")  # noqa: SIM115  (a file, not a pipe that could fill and block)
-    proc = subprocess.Popen(_cli(*args, "--runs-root", str(tmp_path), "--name", "run"), stdout=log, stderr=log)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        pointer = run_dir / "checkpoint.json"
-        if pointer.is_file() and json.loads(pointer.read_text())["iterations"] >= 2000:
-            break
-        assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    log.close()
-    checkpoint = json.loads((run_dir / "checkpoint.json").read_text())["iterations"]
+    command = _cli(*args, "--runs-root", str(tmp_path), "--name", "run")
+    checkpoint = kill_at_checkpoint(command, run_dir, "iterations", 2000)
     assert checkpoint < 6000 and not (run_dir / "best.json").exists()
     before = [r for r in _rows(run_dir) if int(r["iteration"]) <= checkpoint]
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import gymnasium as gym
 import numpy as np
@@ -247,25 +243,14 @@ def _rows_but_timing(run_dir) -> list[dict[str, str]]:
         return [{k: v for k, v in row.items() if k != "refit_s"} for row in csv.DictReader(handle)]
 
 
-def test_killed_surrogate_search_resumes_and_ends_as_the_uninterrupted_run(tmp_path):
+def test_killed_surrogate_search_resumes_and_ends_as_the_uninterrupted_run(tmp_path, kill_at_checkpoint):
     settings = {"initial": 20, "verify": 6, "local": 2, "round_steps": 128}  # 20 + 6 rounds of 8: 68 designs
     flags = [item for key, value in settings.items() for item in (f"--{key.replace('_', '-')}", str(value))]
     args = ["search", "thz", "--model", "surrogate", "--physics-budget", "68", "--num-envs", "8", "--steps", "128"]
     run_dir = tmp_path / "run"
-    log = open(tmp_path / "stderr.txt", "w")  # noqa: SIM115  (a file, not a pipe that could fill and block)
     command = [sys.executable, "-m", "workbench.cli", *args, *flags, "--runs-root", str(tmp_path), "--name", "run"]
-    proc = subprocess.Popen(command, stdout=log, stderr=log)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:  # kill -9 once round 2 is committed: round 3 is under way or about to be
-        pointer = run_dir / "checkpoint.json"
-        if pointer.is_file() and json.loads(pointer.read_text())["round"] >= 2:
-            break
-        assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
-        time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    log.close()
-    committed = json.loads((run_dir / "checkpoint.json").read_text())["round"]
+    # kill -9 once round 2 is committed: round 3 is under way or about to be
+    committed = kill_at_checkpoint(command, run_dir, "round", 2)
     assert committed < 6 and not (run_dir / "best.json").exists()
     before = _rows_but_timing(run_dir)[:committed]
 
