@@ -215,12 +215,10 @@ def _saved_config(run_dir: Path) -> object | None:
     path = run_dir / "config.json"
     if not path.is_file():
         return None  # resume() names what is missing
+    from .search.config import is_surrogate_config
+
     text = path.read_text()
-    try:
-        values = json.loads(text)
-    except json.JSONDecodeError:
-        values = None  # SearchConfig.from_json names the file and the error
-    if isinstance(values, dict) and "physics_budget" in values:
+    if is_surrogate_config(text):
         from .surrogates import ActiveConfig
 
         return ActiveConfig.from_json(text, str(path))

@@ -23,7 +23,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.logger import Logger, configure
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from .config import SearchConfig
+from .config import SearchConfig, is_surrogate_config
 
 COLUMNS = ["iteration", "best_objective", "mean_reward", "epsilon", "evaluations", "cache_hits"]
 """The columns of ``metrics.csv``."""
@@ -180,7 +180,7 @@ def load_checkpoint(run_dir: Path) -> tuple[SearchConfig, dict]:
     if not config.is_file():
         raise ValueError(f"resume needs a run folder holding config.json; got {run_dir} (no {config.name} there)")
     text = config.read_text()
-    if '"physics_budget"' in text:
+    if is_surrogate_config(text):
         raise ValueError(
             f"{run_dir} is a surrogate-assisted search: resume it with `workbench search --resume {run_dir}` "
             "or workbench.surrogates.resume_surrogate_search"

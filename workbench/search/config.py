@@ -158,6 +158,16 @@ class SearchConfig:
         return cls(**config_fields(cls, text, source))
 
 
+def is_surrogate_config(text: str) -> bool:
+    """Whether ``config.json`` text is that of a surrogate-assisted search (an ``ActiveConfig``: it has a
+    ``physics_budget``); text that is not a JSON mapping is not (the config readers name its error)."""
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(values, dict) and "physics_budget" in values
+
+
 def config_fields(cls: type, text: str, source: str) -> dict[str, Any]:
     """The fields of the config dataclass ``cls`` in ``config.json`` text; ``source`` names the file in errors.
 
