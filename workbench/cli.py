@@ -22,6 +22,7 @@ from analytic import acoustic, thz  # noqa: E402
 from ._compress_cli import register as register_compress  # noqa: E402
 from ._export_cli import export_app  # noqa: E402
 from ._kernels_cli import register as register_kernels  # noqa: E402
+from .surrogates._cli import Local, RoundSteps, Verify  # noqa: E402
 from .surrogates._cli import register as register_surrogates  # noqa: E402
 from .surrogates.mpipn._cli import register as register_mpipn  # noqa: E402
 from .units import parse_quantity  # noqa: E402
@@ -300,24 +301,9 @@ def search_command(
     physics_budget: Annotated[
         int | None, typer.Option(help="With a surrogate: designs the physics may evaluate (training + verification).")
     ] = None,
-    round_steps: Annotated[
-        int | None,
-        typer.Option(
-            help="With a surrogate: agent iterations per verification round (default 20000 THz, 4000 acoustic)."
-        ),
-    ] = None,
-    verify: Annotated[
-        int | None,
-        typer.Option(
-            help="With a surrogate: designs the agent visited verified per round (default 100 THz, 50 acoustic)."
-        ),
-    ] = None,
-    local: Annotated[
-        int | None,
-        typer.Option(
-            help="With a surrogate: trust-region designs verified per round, 0: none (default 25 THz, 10 acoustic)."
-        ),
-    ] = None,
+    round_steps: RoundSteps = None,
+    verify: Verify = None,
+    local: Local = None,
     kappa: Annotated[
         float | None,
         typer.Option(help="With a surrogate: weight of the ensemble spread in a design's score (default 1)."),

@@ -18,6 +18,21 @@ console = Console()
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 Kind = Annotated[str, typer.Argument(help="thz or acoustic.")]
+RoundSteps = Annotated[
+    int | None,
+    typer.Option(help="Surrogate search: agent iterations per verification round (default 20000 THz, 4000 acoustic)."),
+]
+Verify = Annotated[
+    int | None,
+    typer.Option(help="Surrogate search: designs the agent visited verified per round (default 100 THz, 50 acoustic)."),
+]
+Local = Annotated[
+    int | None,
+    typer.Option(
+        help="Surrogate search: trust-region designs verified per round around the best verified one, 0: none "
+        "(default 25 THz, 10 acoustic)."
+    ),
+]
 
 
 def _cli() -> Any:
@@ -233,15 +248,9 @@ def bench_search_command(
     ] = None,
     baseline: Annotated[str | None, typer.Option(help="Physics-only agent (default cmaes THz, de acoustic).")] = None,
     baseline_steps: Annotated[int | None, typer.Option(help="Its physics budget (default 2000).")] = None,
-    round_steps: Annotated[
-        int | None, typer.Option(help="Agent iterations per verification round (default 20000 THz, 4000 acoustic).")
-    ] = None,
-    verify: Annotated[
-        int | None, typer.Option(help="Designs the agent visited verified per round (default 100 THz, 50 acoustic).")
-    ] = None,
-    local: Annotated[
-        int | None, typer.Option(help="Designs verified per round around the best verified one (default 25 THz, 10 acoustic).")
-    ] = None,
+    round_steps: RoundSteps = None,
+    verify: Verify = None,
+    local: Local = None,
     runs_root: Annotated[Path, typer.Option(help="Parent folder of the run folders.")] = Path(
         "runs/bench-surrogate-search"
     ),
