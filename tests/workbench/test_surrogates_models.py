@@ -184,6 +184,15 @@ def test_acoustic_surrogate_answers_band_level_and_f1_with_spreads(acoustic_mode
     assert acoustic_model.surrogate_evaluations == 12
 
 
+def test_acoustic_prediction_without_the_curve_leaves_the_other_answers_unchanged(acoustic_model, acoustic_data):
+    columns, material = acoustic_data.designs[:5], acoustic_data.index[:5, 0]
+    full = acoustic_model.predict(columns, material)
+    short = acoustic_model.predict(columns, material, curve=False)
+    assert "lp_avg" not in short and set(full) - set(short) == {"lp_avg"}
+    for key, value in short.items():
+        np.testing.assert_array_equal(value, full[key])
+
+
 def test_acoustic_columns_of_a_batch_equal_the_grid_columns(acoustic_model, acoustic_data):
     columns, material = acoustic_model.columns(_acoustic_batch(acoustic_data, slice(None)))
     np.testing.assert_allclose(columns, acoustic_data.designs, rtol=1e-12)

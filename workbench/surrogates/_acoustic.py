@@ -43,8 +43,8 @@ def _materials(settings: dict[str, Any]) -> tuple[acoustic.Material, ...]:
 def acoustic_features(columns: np.ndarray, material: np.ndarray, config: PlateCavityConfig) -> np.ndarray:
     """(n, d) ``CavityGrid.columns`` values and (n,) material indices → (n, k) float64 raw features."""
     mats = [acoustic.MATERIALS[name] for name in config.materials]
-    youngs = np.array([mats[k].youngs_modulus for k in material])
-    poisson = np.array([mats[k].poisson for k in material])
+    youngs = np.array([m.youngs_modulus for m in mats])[material]
+    poisson = np.array([m.poisson for m in mats])[material]
     density, h, lx, ly, lz = (columns[:, i] for i in range(5))
     masses = columns[:, 5:].reshape(len(columns), -1, 3)
     surface = density * h
@@ -97,15 +97,21 @@ def drive_point_features(
     fx, fy = config.force_position
     distance = np.hypot((masses[:, :, 0] - fx) * lx, (masses[:, :, 1] - fy) * ly)  # (n, n_masses), m
     y0 = 1.0 / (8.0 * np.sqrt(stiffness * surface))
-    feats = []
-    for f in np.geomspace(*config.band, _DRIVE_POINTS):
-        omega = 2.0 * math.pi * f
-        x = np.maximum((omega**2 * surface / stiffness) ** 0.25 * distance.T, 1e-12).T
-        g = special.j0(x) - 1j * (special.y0(x) + 2.0 / math.pi * special.k0(x))
-        z = 1j * omega * masses[:, :, 2] * y0[:, None]
-        ratio = 1.0 - (z * g * g / (1.0 + z)).sum(axis=1)
-        # |Y_F| > 0 for any real layout; the floor only keeps the logarithm finite
-        feats += [np.log(np.maximum(np.abs(ratio), 1e-12))[:, None], ratio.real[:, None]]
+    omega = 2.0 * math.pi * np.geomspace(*config.band, _DRIVE_POINTS)  # (n_f,) rad/s
+    # k·r of every design, frequency and mass, (n, n_f, n_masses); k ∝ √ω
+    x = np.maximum(
+        (surface / stiffness)[:, None, None] ** 0.25 * np.sqrt(omega)[None, :, None] * distance[:, None], 1e-12
+    )
+    # g = a − i·b, z = i·c: z·g²/(1 + z) = (c² + i·c)(a² − b² − 2i·ab)/(1 + c²), in real arithmetic
+    a, b = special.j0(x), special.y0(x) + 2.0 / math.pi * special.k0(x)
+    c = omega[None, :, None] * (masses[:, :, 2] * y0[:, None])[:, None, :]
+    scale = c / (1.0 + c * c)
+    re_g2, im_g2 = a * a - b * b, -2.0 * a * b
+    real = 1.0 - (scale * (c * re_g2 - im_g2)).sum(axis=2)  # (n, n_f)
+    imag = -(scale * (c * im_g2 + re_g2)).sum(axis=2)
+    # |Y_F| > 0 for any real layout; the floor only keeps the logarithm finite
+    log_mag = 0.5 * np.log(np.maximum(real * real + imag * imag, 1e-24))
+    feats = [np.stack([log_mag, real], axis=2).reshape(len(columns), -1)]
     centre = 2.0 * math.pi * 0.5 * (config.band[0] + config.band[1])
     order = np.lexsort((masses[:, :, 2], distance), axis=1)  # by distance, ties by mass: independent of mass order
     near = np.take_along_axis(distance, order, axis=1)
@@ -360,19 +366,16 @@ class AcousticSurrogate:
         return (material >= 0) & box & (total <= self.grid.budget * (1 + 1e-9))
 
     # ------------------------------------------------------------------ predictions
-    def predict(self, columns: np.ndarray, material: np.ndarray) -> dict[str, np.ndarray]:
-        """Network answers for designs inside the box: ``j``, ``f1``, ``lp_avg`` and the ensemble spreads."""
+    def predict(self, columns: np.ndarray, material: np.ndarray, curve: bool = True) -> dict[str, np.ndarray]:
+        """Network answers for designs inside the box: ``j``, ``f1``, ``lp_avg`` (if ``curve``) and the ensemble spreads."""
         x = torch.as_tensor(self.features(acoustic_features(columns, material, self.config)), dtype=torch.float32)
         with torch.no_grad():
             out = self.net(x).double().numpy() * self.outputs.std + self.outputs.mean
         mean, spread = out.mean(axis=0), out.std(axis=0)
-        return {
-            "j": mean[:, 0],
-            "j_std": spread[:, 0],
-            "f1": np.exp(mean[:, 1]),
-            "f1_rel_std": spread[:, 1],
-            "lp_avg": self.curve_mean + mean[:, 2:] @ self.components,
-        }
+        answers = {"j": mean[:, 0], "j_std": spread[:, 0], "f1": np.exp(mean[:, 1]), "f1_rel_std": spread[:, 1]}
+        if curve:  # (n, n_freq): the costliest answer, left out when only J or f1 is asked for
+            answers["lp_avg"] = self.curve_mean + mean[:, 2:] @ self.components
+        return answers
 
     def _answer(self, batch: acoustic.CavityBatch, key: str, physics: Any) -> np.ndarray:
         columns, material = self.columns(batch)
@@ -380,7 +383,7 @@ class AcousticSurrogate:
         self.out_of_bounds += int((~inside).sum())
         result = np.zeros(len(batch)) if key != "lp_avg" else np.zeros((len(batch), len(self.freqs)))
         if inside.any():
-            result[inside] = self.predict(columns[inside], material[inside])[key]
+            result[inside] = self.predict(columns[inside], material[inside], curve=key == "lp_avg")[key]
             self.surrogate_evaluations += int(inside.sum())
         if (~inside).any():
             rows = np.flatnonzero(~inside)
