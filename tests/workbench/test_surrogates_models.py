@@ -421,3 +421,28 @@ def test_mass_shuffling_loss_leaves_validation_batches_alone(acoustic_model, aco
 def test_acoustic_checkpoint_accepts_an_env_with_other_move_steps():
     model = load("acoustic", env={"move_steps": (1, 4)})  # the shipped checkpoint records move_steps [1]
     assert model.metadata["env"]["move_steps"] == [1]
+
+
+def test_fit_with_weight_decay_shrinks_the_weights_by_the_adamw_factor_per_step():
+    from workbench.surrogates._training import fit
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 2)
+    before = [p.detach().clone() for p in net.parameters()]
+    data = (torch.zeros(10, 3),)
+
+    def zero(model, batch):  # zero gradient: only the decay moves the weights
+        return 0.0 * model(batch[0]).sum()
+
+    fit(net, zero, data, data, epochs=1, batch_size=4, lr=0.1, weight_decay=0.5)
+    for old, new in zip(before, net.parameters(), strict=True):
+        torch.testing.assert_close(new.detach(), old * (1 - 0.1 * 0.5) ** 3)  # 3 steps of 4, 4, 2 samples
+
+
+def test_fit_refuses_a_negative_weight_decay_before_training():
+    from workbench.surrogates._training import fit
+
+    net = torch.nn.Linear(3, 2)
+    data = (torch.zeros(4, 3),)
+    with pytest.raises(ValueError, match=r"weight_decay >= 0; got 1, 256, 0.002, -0.1"):
+        fit(net, lambda model, batch: model(batch[0]).sum(), data, data, epochs=1, weight_decay=-0.1)

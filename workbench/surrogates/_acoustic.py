@@ -29,7 +29,8 @@ from ._training import FitResult, Standardiser, fit, mlp, split
 
 _MODES = ((1, 1), (2, 1), (1, 2), (2, 2))
 _PCA = 32  # principal components of the L_p,avg curve
-_CURVE_WEIGHT = 0.5
+_CURVE_WEIGHT = 0.1  # of the curve loss (dB² summed over components) against the J and ln f1 terms
+_WEIGHT_DECAY = 0.05  # AdamW
 _FIXED = ("plate_loss", "air_density", "air_speed", "air_loss")
 _DRIVE_POINTS = 8  # frequencies of the drive-point features, geometric over the band
 FEATURES = 2
@@ -229,6 +230,8 @@ class AcousticSurrogate:
     ) -> list[FitResult]:
         """Train every member on ``dataset`` (10 % held out; member k shuffles with seed + k), fixed normalisation.
 
+        AdamW (weight decay 0.05) on the standardised J and ln f1 errors plus 0.1 × the curve's.
+
         Each training batch lists its point masses in a fresh random order (the design is the same).
 
         ``time_budget_s`` (if given) is split evenly between members; see :func:`fit`.
@@ -255,6 +258,7 @@ class AcousticSurrogate:
                 seed + k,
                 budget,
                 progress,
+                _WEIGHT_DECAY,
             )
             for k, member in enumerate(self.net.members)
         ]
@@ -507,6 +511,8 @@ def train_acoustic(
         "seed": seed,
         "batch_size": batch_size,
         "lr": lr,
+        "weight_decay": _WEIGHT_DECAY,
+        "curve_weight": _CURVE_WEIGHT,
         "epochs": epochs,
         "time_budget_s": time_budget_s,
         "torch_threads": torch.get_num_threads(),
