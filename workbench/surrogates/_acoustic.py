@@ -1,7 +1,8 @@
 """Acoustic surrogate: plate-cavity design → J (quiet), f1 (tune) and the L_p,avg curve on the env's band.
 
-An ensemble of MLPs (one trunk each, three heads: J, ln f1 and the leading principal components
-of the L_p,avg curve) reads the design's columns (material one-hot, thickness, lx, ly, lz, mass
+An ensemble of networks (one trunk each, three heads: J, ln f1 and the leading principal
+components of the L_p,avg curve; each an MLP or a :class:`MassSetNet`, which reads the point
+masses as a set) reads the design's columns (material one-hot, thickness, lx, ly, lz, mass
 positions and masses) together with physics features: the in-vacuo plate frequencies of the four
 lowest modes, each also lowered by the point masses' modal loading (Rayleigh quotient
 f/√(1 + Σ M_p φ²/M_s)), the three lowest rigid-cavity frequencies, the plate-on-air-spring
@@ -122,12 +123,73 @@ def drive_point_features(
     return np.concatenate(feats, axis=1)
 
 
-class AcousticNet(nn.Module):
-    """An ensemble of MLPs; ``forward`` gives (members, n, 2 + n_pca) standardised outputs."""
+ARCHITECTURES = ("mlp", "sets")
+"""Ensemble member kinds: ``"mlp"`` (one MLP over every feature) and ``"sets"`` (:class:`MassSetNet`)."""
 
-    def __init__(self, n_features: int, n_out: int, width: int, depth: int, members: int) -> None:
+
+class MassSetNet(nn.Module):
+    """One member that reads the point masses as a set (Deep Sets): exactly invariant to their order.
+
+    Each mass's own standardised (x/lx, y/ly, kg) columns, next to every feature that does not
+    depend on the order of the masses, go through one shared encoder (two hidden SiLU layers of
+    ``set_width``); the encodings are summed over the masses and, with the order-free features,
+    feed an MLP of ``depth`` × ``width``. Input (n, n_features) standardised features (the mass
+    columns at ``slots``), output (n, n_out).
+    """
+
+    def __init__(
+        self, n_features: int, n_out: int, width: int, depth: int, slots: slice, n_masses: int, set_width: int = 64
+    ) -> None:
         super().__init__()
-        self.members = nn.ModuleList(mlp(n_features, n_out, width, depth) for _ in range(members))
+        self.slots, self.n_masses = slots, n_masses
+        n_free = n_features - 3 * n_masses
+        self.encoder = nn.Sequential(
+            nn.Linear(n_free + 3, set_width),
+            nn.SiLU(),
+            nn.Linear(set_width, set_width),
+            nn.SiLU(),
+            nn.Linear(set_width, set_width),
+        )
+        self.head = mlp(n_free + set_width, n_out, width, depth)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        free = torch.cat([x[:, : self.slots.start], x[:, self.slots.stop :]], dim=1)
+        masses = x[:, self.slots].reshape(len(x), self.n_masses, 3)
+        inputs = torch.cat([free[:, None, :].expand(-1, self.n_masses, -1), masses], dim=2)
+        return self.head(torch.cat([free, self.encoder(inputs).sum(dim=1)], dim=1))
+
+
+class AcousticNet(nn.Module):
+    """An ensemble of MLPs or :class:`MassSetNet` members; ``forward`` gives (members, n, 2 + n_pca) standardised outputs.
+
+    ``slots`` and ``n_masses`` (the mass columns of the features) are needed by ``"sets"`` members only.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_out: int,
+        width: int,
+        depth: int,
+        members: int,
+        architecture: str = "mlp",
+        slots: slice | None = None,
+        n_masses: int = 0,
+    ) -> None:
+        super().__init__()
+        if architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"architecture must be one of {', '.join(ARCHITECTURES)}; got architecture={architecture!r}"
+            )
+        if architecture == "sets" and (slots is None or n_masses < 1):
+            raise ValueError(f"a 'sets' member needs the mass columns and n_masses >= 1; got n_masses={n_masses}")
+
+        def member() -> nn.Module:
+            if architecture == "mlp":
+                return mlp(n_features, n_out, width, depth)
+            return MassSetNet(n_features, n_out, width, depth, slots, n_masses)  # type: ignore[arg-type]
+
+        self.members = nn.ModuleList(member() for _ in range(members))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.stack([member(x) for member in self.members])
@@ -440,8 +502,12 @@ def _outputs(dataset: Dataset, components: np.ndarray, curve_mean: np.ndarray) -
     return np.concatenate([dataset.responses["j"][:, None], np.log(dataset.responses["f1"])[:, None], coef], axis=1)
 
 
-def build_acoustic(dataset: Dataset, width: int, depth: int, members: int, seed: int) -> AcousticSurrogate:
-    """An untrained ensemble whose normalisation, curve components and metadata come from ``dataset``.
+def build_acoustic(
+    dataset: Dataset, width: int, depth: int, members: int, seed: int, architecture: str = "mlp"
+) -> AcousticSurrogate:
+    """An untrained ensemble (members of ``architecture``, see :data:`ARCHITECTURES`) fitted to ``dataset``'s scales.
+
+    Its normalisation, curve components and metadata come from ``dataset``.
 
     The principal components of L_p,avg and every normalisation are fitted on the training part
     of the 90/10 split of ``seed``, which :meth:`AcousticSurrogate.fit` uses too.
@@ -450,6 +516,8 @@ def build_acoustic(dataset: Dataset, width: int, depth: int, members: int, seed:
         raise ValueError(f"dataset kind must be 'acoustic'; got {dataset.kind!r}")
     if members < 1:
         raise ValueError(f"members must be >= 1; got members={members}")
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}; got architecture={architecture!r}")
     config = acoustic_config(dataset.attrs["env"])
     grid = CavityGrid(config)
     raw = acoustic_features(dataset.designs, dataset.index[:, 0], config)
@@ -464,7 +532,9 @@ def build_acoustic(dataset: Dataset, width: int, depth: int, members: int, seed:
     scale = np.concatenate([y_train[:, :2].std(axis=0), np.full(len(components), _curve_scale(y_train))])
     outputs = Standardiser(np.concatenate([y_train[:, :2].mean(axis=0), np.zeros(len(components))]), scale)
     torch.manual_seed(seed)
-    net = AcousticNet(raw.shape[1], 2 + len(components), width, depth, members)
+    net = AcousticNet(
+        raw.shape[1], 2 + len(components), width, depth, members, architecture, _mass_slots(config), config.n_masses
+    )
     metadata = {
         "kind": "acoustic",
         "format": 1,
@@ -482,7 +552,7 @@ def build_acoustic(dataset: Dataset, width: int, depth: int, members: int, seed:
         "features": features.to_dict(),
         "outputs": outputs.to_dict(),
         "pca": {"mean": curve_mean.tolist(), "components": components.tolist()},
-        "network": {"width": width, "depth": depth, "members": members},
+        "network": {"width": width, "depth": depth, "members": members, "architecture": architecture},
     }
     return AcousticSurrogate(metadata, net)
 
@@ -498,12 +568,14 @@ def train_acoustic(
     seed: int = 0,
     time_budget_s: float | None = None,
     progress: bool = False,
+    architecture: str = "mlp",
 ) -> AcousticSurrogate:
-    """Train an ensemble of ``members`` MLPs on ``dataset`` (kind ``"acoustic"``), 10 % held out.
+    """Train an ensemble of ``members`` networks (``architecture``: ``"mlp"`` or ``"sets"``) on ``dataset``, 10 % held out.
 
-    ``time_budget_s`` (if given) is split evenly between members; see :func:`fit`.
+    ``dataset`` is of kind ``"acoustic"``; ``time_budget_s`` (if given) is split evenly between
+    members; see :func:`fit`.
     """
-    surrogate = build_acoustic(dataset, width, depth, members, seed)
+    surrogate = build_acoustic(dataset, width, depth, members, seed, architecture)
     records = surrogate.fit(dataset, epochs, batch_size, lr, seed, time_budget_s, progress)
     surrogate.metadata["training"] = {
         "designs": len(dataset),
