@@ -125,6 +125,13 @@ def test_bad_arguments_fail_before_any_file_is_written(tmp_path, files):
     assert result.exit_code == 2 and "head must be one of mlp, physics, hybrid" in result.output and not ckpt.exists()
     result = runner.invoke(
         app,
+        ["surrogate", "train", "acoustic", "--data", str(files["acoustic", "train"]), "--out", str(ckpt)]
+        + ["--architecture", "graph"],
+    )
+    assert result.exit_code == 2 and "architecture must be one of mlp, sets; got architecture='graph'" in result.output
+    assert not ckpt.exists()
+    result = runner.invoke(
+        app,
         ["surrogate", "eval", "acoustic", "--model", str(files["thz", "ckpt"]), "--data", str(files["thz", "test"])],
     )
     assert result.exit_code == 2 and "holds kind='thz'; asked for kind='acoustic'" in result.output

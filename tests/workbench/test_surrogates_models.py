@@ -22,6 +22,7 @@ from workbench.surrogates import (
 )
 from workbench.surrogates._acoustic import (
     FEATURES,
+    MassSetNet,
     _loss,
     _mass_slots,
     _ShuffledMasses,
@@ -182,6 +183,15 @@ def test_acoustic_surrogate_answers_band_level_and_f1_with_spreads(acoustic_mode
     pred = acoustic_model.predict(*acoustic_model.columns(batch))
     assert pred["lp_avg"].shape == (6, len(acoustic_data.freqs)) and np.all(pred["j_std"] > 0)
     assert acoustic_model.surrogate_evaluations == 12
+
+
+def test_acoustic_prediction_without_the_curve_leaves_the_other_answers_unchanged(acoustic_model, acoustic_data):
+    columns, material = acoustic_data.designs[:5], acoustic_data.index[:5, 0]
+    full = acoustic_model.predict(columns, material)
+    short = acoustic_model.predict(columns, material, curve=False)
+    assert "lp_avg" not in short and set(full) - set(short) == {"lp_avg"}
+    for key, value in short.items():
+        np.testing.assert_array_equal(value, full[key])
 
 
 def test_acoustic_columns_of_a_batch_equal_the_grid_columns(acoustic_model, acoustic_data):
@@ -412,3 +422,57 @@ def test_mass_shuffling_loss_leaves_validation_batches_alone(acoustic_model, aco
 def test_acoustic_checkpoint_accepts_an_env_with_other_move_steps():
     model = load("acoustic", env={"move_steps": (1, 4)})  # the shipped checkpoint records move_steps [1]
     assert model.metadata["env"]["move_steps"] == [1]
+
+
+def test_fit_with_weight_decay_shrinks_the_weights_by_the_adamw_factor_per_step():
+    from workbench.surrogates._training import fit
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 2)
+    before = [p.detach().clone() for p in net.parameters()]
+    data = (torch.zeros(10, 3),)
+
+    def zero(model, batch):  # zero gradient: only the decay moves the weights
+        return 0.0 * model(batch[0]).sum()
+
+    fit(net, zero, data, data, epochs=1, batch_size=4, lr=0.1, weight_decay=0.5)
+    for old, new in zip(before, net.parameters(), strict=True):
+        torch.testing.assert_close(new.detach(), old * (1 - 0.1 * 0.5) ** 3)  # 3 steps of 4, 4, 2 samples
+
+
+def test_fit_refuses_a_negative_weight_decay_before_training():
+    from workbench.surrogates._training import fit
+
+    net = torch.nn.Linear(3, 2)
+    data = (torch.zeros(4, 3),)
+    with pytest.raises(ValueError, match=r"weight_decay >= 0; got 1, 256, 0.002, -0.1"):
+        fit(net, lambda model, batch: model(batch[0]).sum(), data, data, epochs=1, weight_decay=-0.1)
+
+
+def test_mass_set_member_is_exactly_indifferent_to_the_order_of_the_masses():
+    config = PlateCavityConfig()
+    slots = _mass_slots(config)
+    torch.manual_seed(0)
+    member = MassSetNet(30, 5, width=16, depth=2, slots=slots, n_masses=config.n_masses, set_width=8)
+    x = torch.randn(7, 30, dtype=torch.float64)
+    member = member.double()
+    reordered = x.clone()
+    reordered[:, slots] = x[:, slots].reshape(7, 4, 3)[:, [3, 1, 0, 2]].reshape(7, 12)
+    moved = x.clone()
+    moved[:, slots.start] += 0.5  # one mass's x/lx: the answer must change
+    torch.testing.assert_close(member(reordered), member(x), rtol=1e-12, atol=1e-12)
+    assert not torch.allclose(member(moved), member(x))
+
+
+def test_sets_ensemble_survives_a_checkpoint_round_trip_and_old_checkpoints_load_as_mlps(tmp_path, acoustic_data):
+    model = train_acoustic(acoustic_data, width=16, depth=2, members=2, epochs=1, architecture="sets")
+    assert all(isinstance(member, MassSetNet) for member in model.net.members)
+    back = load("acoustic", save(model, tmp_path / "sets.pt"))
+    columns, material = acoustic_data.designs[:4], acoustic_data.index[:4, 0]
+    np.testing.assert_array_equal(back.predict(columns, material)["j"], model.predict(columns, material)["j"])
+    mlp_model = train_acoustic(acoustic_data, width=16, depth=2, members=1, epochs=1)
+    del mlp_model.metadata["network"]["architecture"]  # as written before the choice existed
+    old = load("acoustic", save(mlp_model, tmp_path / "old.pt"))
+    assert isinstance(old.net.members[0], torch.nn.Sequential)
+    with pytest.raises(ValueError, match="architecture must be one of mlp, sets; got architecture='graph'"):
+        train_acoustic(acoustic_data, width=8, depth=1, members=1, epochs=1, architecture="graph")

@@ -1,7 +1,8 @@
 """Acoustic surrogate: plate-cavity design → J (quiet), f1 (tune) and the L_p,avg curve on the env's band.
 
-An ensemble of MLPs (one trunk each, three heads: J, ln f1 and the leading principal components
-of the L_p,avg curve) reads the design's columns (material one-hot, thickness, lx, ly, lz, mass
+An ensemble of networks (one trunk each, three heads: J, ln f1 and the leading principal
+components of the L_p,avg curve; each an MLP or a :class:`MassSetNet`, which reads the point
+masses as a set) reads the design's columns (material one-hot, thickness, lx, ly, lz, mass
 positions and masses) together with physics features: the in-vacuo plate frequencies of the four
 lowest modes, each also lowered by the point masses' modal loading (Rayleigh quotient
 f/√(1 + Σ M_p φ²/M_s)), the three lowest rigid-cavity frequencies, the plate-on-air-spring
@@ -29,7 +30,8 @@ from ._training import FitResult, Standardiser, fit, mlp, split
 
 _MODES = ((1, 1), (2, 1), (1, 2), (2, 2))
 _PCA = 32  # principal components of the L_p,avg curve
-_CURVE_WEIGHT = 0.5
+_CURVE_WEIGHT = 0.1  # of the curve loss (dB² summed over components) against the J and ln f1 terms
+_WEIGHT_DECAY = 0.05  # AdamW
 _FIXED = ("plate_loss", "air_density", "air_speed", "air_loss")
 _DRIVE_POINTS = 8  # frequencies of the drive-point features, geometric over the band
 FEATURES = 2
@@ -43,8 +45,8 @@ def _materials(settings: dict[str, Any]) -> tuple[acoustic.Material, ...]:
 def acoustic_features(columns: np.ndarray, material: np.ndarray, config: PlateCavityConfig) -> np.ndarray:
     """(n, d) ``CavityGrid.columns`` values and (n,) material indices → (n, k) float64 raw features."""
     mats = [acoustic.MATERIALS[name] for name in config.materials]
-    youngs = np.array([mats[k].youngs_modulus for k in material])
-    poisson = np.array([mats[k].poisson for k in material])
+    youngs = np.array([m.youngs_modulus for m in mats])[material]
+    poisson = np.array([m.poisson for m in mats])[material]
     density, h, lx, ly, lz = (columns[:, i] for i in range(5))
     masses = columns[:, 5:].reshape(len(columns), -1, 3)
     surface = density * h
@@ -97,15 +99,21 @@ def drive_point_features(
     fx, fy = config.force_position
     distance = np.hypot((masses[:, :, 0] - fx) * lx, (masses[:, :, 1] - fy) * ly)  # (n, n_masses), m
     y0 = 1.0 / (8.0 * np.sqrt(stiffness * surface))
-    feats = []
-    for f in np.geomspace(*config.band, _DRIVE_POINTS):
-        omega = 2.0 * math.pi * f
-        x = np.maximum((omega**2 * surface / stiffness) ** 0.25 * distance.T, 1e-12).T
-        g = special.j0(x) - 1j * (special.y0(x) + 2.0 / math.pi * special.k0(x))
-        z = 1j * omega * masses[:, :, 2] * y0[:, None]
-        ratio = 1.0 - (z * g * g / (1.0 + z)).sum(axis=1)
-        # |Y_F| > 0 for any real layout; the floor only keeps the logarithm finite
-        feats += [np.log(np.maximum(np.abs(ratio), 1e-12))[:, None], ratio.real[:, None]]
+    omega = 2.0 * math.pi * np.geomspace(*config.band, _DRIVE_POINTS)  # (n_f,) rad/s
+    # k·r of every design, frequency and mass, (n, n_f, n_masses); k ∝ √ω
+    x = np.maximum(
+        (surface / stiffness)[:, None, None] ** 0.25 * np.sqrt(omega)[None, :, None] * distance[:, None], 1e-12
+    )
+    # g = a − i·b, z = i·c: z·g²/(1 + z) = (c² + i·c)(a² − b² − 2i·ab)/(1 + c²), in real arithmetic
+    a, b = special.j0(x), special.y0(x) + 2.0 / math.pi * special.k0(x)
+    c = omega[None, :, None] * (masses[:, :, 2] * y0[:, None])[:, None, :]
+    scale = c / (1.0 + c * c)
+    re_g2, im_g2 = a * a - b * b, -2.0 * a * b
+    real = 1.0 - (scale * (c * re_g2 - im_g2)).sum(axis=2)  # (n, n_f)
+    imag = -(scale * (c * im_g2 + re_g2)).sum(axis=2)
+    # |Y_F| > 0 for any real layout; the floor only keeps the logarithm finite
+    log_mag = 0.5 * np.log(np.maximum(real * real + imag * imag, 1e-24))
+    feats = [np.stack([log_mag, real], axis=2).reshape(len(columns), -1)]
     centre = 2.0 * math.pi * 0.5 * (config.band[0] + config.band[1])
     order = np.lexsort((masses[:, :, 2], distance), axis=1)  # by distance, ties by mass: independent of mass order
     near = np.take_along_axis(distance, order, axis=1)
@@ -115,12 +123,73 @@ def drive_point_features(
     return np.concatenate(feats, axis=1)
 
 
-class AcousticNet(nn.Module):
-    """An ensemble of MLPs; ``forward`` gives (members, n, 2 + n_pca) standardised outputs."""
+ARCHITECTURES = ("mlp", "sets")
+"""Ensemble member kinds: ``"mlp"`` (one MLP over every feature) and ``"sets"`` (:class:`MassSetNet`)."""
 
-    def __init__(self, n_features: int, n_out: int, width: int, depth: int, members: int) -> None:
+
+class MassSetNet(nn.Module):
+    """One member that reads the point masses as a set (Deep Sets): exactly invariant to their order.
+
+    Each mass's own standardised (x/lx, y/ly, kg) columns, next to every feature that does not
+    depend on the order of the masses, go through one shared encoder (two hidden SiLU layers of
+    ``set_width``); the encodings are summed over the masses and, with the order-free features,
+    feed an MLP of ``depth`` × ``width``. Input (n, n_features) standardised features (the mass
+    columns at ``slots``), output (n, n_out).
+    """
+
+    def __init__(
+        self, n_features: int, n_out: int, width: int, depth: int, slots: slice, n_masses: int, set_width: int = 64
+    ) -> None:
         super().__init__()
-        self.members = nn.ModuleList(mlp(n_features, n_out, width, depth) for _ in range(members))
+        self.slots, self.n_masses = slots, n_masses
+        n_free = n_features - 3 * n_masses
+        self.encoder = nn.Sequential(
+            nn.Linear(n_free + 3, set_width),
+            nn.SiLU(),
+            nn.Linear(set_width, set_width),
+            nn.SiLU(),
+            nn.Linear(set_width, set_width),
+        )
+        self.head = mlp(n_free + set_width, n_out, width, depth)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        free = torch.cat([x[:, : self.slots.start], x[:, self.slots.stop :]], dim=1)
+        masses = x[:, self.slots].reshape(len(x), self.n_masses, 3)
+        inputs = torch.cat([free[:, None, :].expand(-1, self.n_masses, -1), masses], dim=2)
+        return self.head(torch.cat([free, self.encoder(inputs).sum(dim=1)], dim=1))
+
+
+class AcousticNet(nn.Module):
+    """An ensemble of MLPs or :class:`MassSetNet` members; ``forward`` gives (members, n, 2 + n_pca) standardised outputs.
+
+    ``slots`` and ``n_masses`` (the mass columns of the features) are needed by ``"sets"`` members only.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_out: int,
+        width: int,
+        depth: int,
+        members: int,
+        architecture: str = "mlp",
+        slots: slice | None = None,
+        n_masses: int = 0,
+    ) -> None:
+        super().__init__()
+        if architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"architecture must be one of {', '.join(ARCHITECTURES)}; got architecture={architecture!r}"
+            )
+        if architecture == "sets" and (slots is None or n_masses < 1):
+            raise ValueError(f"a 'sets' member needs the mass columns and n_masses >= 1; got n_masses={n_masses}")
+
+        def member() -> nn.Module:
+            if architecture == "mlp":
+                return mlp(n_features, n_out, width, depth)
+            return MassSetNet(n_features, n_out, width, depth, slots, n_masses)  # type: ignore[arg-type]
+
+        self.members = nn.ModuleList(member() for _ in range(members))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.stack([member(x) for member in self.members])
@@ -223,6 +292,8 @@ class AcousticSurrogate:
     ) -> list[FitResult]:
         """Train every member on ``dataset`` (10 % held out; member k shuffles with seed + k), fixed normalisation.
 
+        AdamW (weight decay 0.05) on the standardised J and ln f1 errors plus 0.1 × the curve's.
+
         Each training batch lists its point masses in a fresh random order (the design is the same).
 
         ``time_budget_s`` (if given) is split evenly between members; see :func:`fit`.
@@ -249,6 +320,7 @@ class AcousticSurrogate:
                 seed + k,
                 budget,
                 progress,
+                _WEIGHT_DECAY,
             )
             for k, member in enumerate(self.net.members)
         ]
@@ -360,19 +432,16 @@ class AcousticSurrogate:
         return (material >= 0) & box & (total <= self.grid.budget * (1 + 1e-9))
 
     # ------------------------------------------------------------------ predictions
-    def predict(self, columns: np.ndarray, material: np.ndarray) -> dict[str, np.ndarray]:
-        """Network answers for designs inside the box: ``j``, ``f1``, ``lp_avg`` and the ensemble spreads."""
+    def predict(self, columns: np.ndarray, material: np.ndarray, curve: bool = True) -> dict[str, np.ndarray]:
+        """Network answers for designs inside the box: ``j``, ``f1``, ``lp_avg`` (if ``curve``) and the ensemble spreads."""
         x = torch.as_tensor(self.features(acoustic_features(columns, material, self.config)), dtype=torch.float32)
         with torch.no_grad():
             out = self.net(x).double().numpy() * self.outputs.std + self.outputs.mean
         mean, spread = out.mean(axis=0), out.std(axis=0)
-        return {
-            "j": mean[:, 0],
-            "j_std": spread[:, 0],
-            "f1": np.exp(mean[:, 1]),
-            "f1_rel_std": spread[:, 1],
-            "lp_avg": self.curve_mean + mean[:, 2:] @ self.components,
-        }
+        answers = {"j": mean[:, 0], "j_std": spread[:, 0], "f1": np.exp(mean[:, 1]), "f1_rel_std": spread[:, 1]}
+        if curve:  # (n, n_freq): the costliest answer, left out when only J or f1 is asked for
+            answers["lp_avg"] = self.curve_mean + mean[:, 2:] @ self.components
+        return answers
 
     def _answer(self, batch: acoustic.CavityBatch, key: str, physics: Any) -> np.ndarray:
         columns, material = self.columns(batch)
@@ -380,7 +449,7 @@ class AcousticSurrogate:
         self.out_of_bounds += int((~inside).sum())
         result = np.zeros(len(batch)) if key != "lp_avg" else np.zeros((len(batch), len(self.freqs)))
         if inside.any():
-            result[inside] = self.predict(columns[inside], material[inside])[key]
+            result[inside] = self.predict(columns[inside], material[inside], curve=key == "lp_avg")[key]
             self.surrogate_evaluations += int(inside.sum())
         if (~inside).any():
             rows = np.flatnonzero(~inside)
@@ -433,8 +502,12 @@ def _outputs(dataset: Dataset, components: np.ndarray, curve_mean: np.ndarray) -
     return np.concatenate([dataset.responses["j"][:, None], np.log(dataset.responses["f1"])[:, None], coef], axis=1)
 
 
-def build_acoustic(dataset: Dataset, width: int, depth: int, members: int, seed: int) -> AcousticSurrogate:
-    """An untrained ensemble whose normalisation, curve components and metadata come from ``dataset``.
+def build_acoustic(
+    dataset: Dataset, width: int, depth: int, members: int, seed: int, architecture: str = "mlp"
+) -> AcousticSurrogate:
+    """An untrained ensemble (members of ``architecture``, see :data:`ARCHITECTURES`) fitted to ``dataset``'s scales.
+
+    Its normalisation, curve components and metadata come from ``dataset``.
 
     The principal components of L_p,avg and every normalisation are fitted on the training part
     of the 90/10 split of ``seed``, which :meth:`AcousticSurrogate.fit` uses too.
@@ -443,6 +516,8 @@ def build_acoustic(dataset: Dataset, width: int, depth: int, members: int, seed:
         raise ValueError(f"dataset kind must be 'acoustic'; got {dataset.kind!r}")
     if members < 1:
         raise ValueError(f"members must be >= 1; got members={members}")
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}; got architecture={architecture!r}")
     config = acoustic_config(dataset.attrs["env"])
     grid = CavityGrid(config)
     raw = acoustic_features(dataset.designs, dataset.index[:, 0], config)
@@ -457,7 +532,9 @@ def build_acoustic(dataset: Dataset, width: int, depth: int, members: int, seed:
     scale = np.concatenate([y_train[:, :2].std(axis=0), np.full(len(components), _curve_scale(y_train))])
     outputs = Standardiser(np.concatenate([y_train[:, :2].mean(axis=0), np.zeros(len(components))]), scale)
     torch.manual_seed(seed)
-    net = AcousticNet(raw.shape[1], 2 + len(components), width, depth, members)
+    net = AcousticNet(
+        raw.shape[1], 2 + len(components), width, depth, members, architecture, _mass_slots(config), config.n_masses
+    )
     metadata = {
         "kind": "acoustic",
         "format": 1,
@@ -475,7 +552,7 @@ def build_acoustic(dataset: Dataset, width: int, depth: int, members: int, seed:
         "features": features.to_dict(),
         "outputs": outputs.to_dict(),
         "pca": {"mean": curve_mean.tolist(), "components": components.tolist()},
-        "network": {"width": width, "depth": depth, "members": members},
+        "network": {"width": width, "depth": depth, "members": members, "architecture": architecture},
     }
     return AcousticSurrogate(metadata, net)
 
@@ -491,12 +568,14 @@ def train_acoustic(
     seed: int = 0,
     time_budget_s: float | None = None,
     progress: bool = False,
+    architecture: str = "mlp",
 ) -> AcousticSurrogate:
-    """Train an ensemble of ``members`` MLPs on ``dataset`` (kind ``"acoustic"``), 10 % held out.
+    """Train an ensemble of ``members`` networks (``architecture``: ``"mlp"`` or ``"sets"``) on ``dataset``, 10 % held out.
 
-    ``time_budget_s`` (if given) is split evenly between members; see :func:`fit`.
+    ``dataset`` is of kind ``"acoustic"``; ``time_budget_s`` (if given) is split evenly between
+    members; see :func:`fit`.
     """
-    surrogate = build_acoustic(dataset, width, depth, members, seed)
+    surrogate = build_acoustic(dataset, width, depth, members, seed, architecture)
     records = surrogate.fit(dataset, epochs, batch_size, lr, seed, time_budget_s, progress)
     surrogate.metadata["training"] = {
         "designs": len(dataset),
@@ -504,6 +583,8 @@ def train_acoustic(
         "seed": seed,
         "batch_size": batch_size,
         "lr": lr,
+        "weight_decay": _WEIGHT_DECAY,
+        "curve_weight": _CURVE_WEIGHT,
         "epochs": epochs,
         "time_budget_s": time_budget_s,
         "torch_threads": torch.get_num_threads(),

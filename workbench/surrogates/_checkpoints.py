@@ -15,8 +15,8 @@ import torch
 from envs.nanogap import NanogapConfig
 from envs.plate_cavity import PlateCavityConfig
 
-from ._acoustic import AcousticNet, AcousticSurrogate
-from ._datasets import K_PERIODS, KINDS
+from ._acoustic import AcousticNet, AcousticSurrogate, _mass_slots
+from ._datasets import K_PERIODS, KINDS, acoustic_config
 from ._thz import ThzNet, ThzSurrogate
 
 FORMAT = 1
@@ -49,9 +49,18 @@ def _rebuild(metadata: dict[str, Any]) -> Surrogate:
         net = ThzNet(n_features, np.asarray(metadata["freqs"]), network["head"], network["width"], network["depth"])
         return ThzSurrogate(metadata, net)
     n_out = 2 + len(metadata["pca"]["components"])
-    return AcousticSurrogate(
-        metadata, AcousticNet(n_features, n_out, network["width"], network["depth"], network["members"])
+    config = acoustic_config(metadata["env"])
+    net = AcousticNet(
+        n_features,
+        n_out,
+        network["width"],
+        network["depth"],
+        network["members"],
+        network.get("architecture", "mlp"),  # checkpoints written before the choice hold MLPs
+        _mass_slots(config),
+        config.n_masses,
     )
+    return AcousticSurrogate(metadata, net)
 
 
 def load(

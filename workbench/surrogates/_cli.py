@@ -103,6 +103,9 @@ def train_command(
     width: Annotated[int, typer.Option(help="Hidden width.")] = 256,
     depth: Annotated[int | None, typer.Option(help="Hidden layers (default 4 THz, 3 acoustic).")] = None,
     members: Annotated[int, typer.Option(help="Acoustic ensemble members.")] = 3,
+    architecture: Annotated[
+        str, typer.Option(help="Acoustic members: mlp, or sets (the point masses read as a set).")
+    ] = "mlp",
     epochs: Annotated[int | None, typer.Option(help="Epochs (default 80 THz, 200 acoustic).")] = None,
     seed: Annotated[int, typer.Option(help="Initialisation and shuffling seed.")] = 0,
     time_budget: Annotated[float | None, typer.Option(help="Stop after this many seconds (not reproducible).")] = None,
@@ -114,7 +117,7 @@ def train_command(
     """Train a surrogate on a dataset and write a checkpoint (reproducible from the seed without --time-budget)."""
     import torch
 
-    from ._acoustic import evaluate_acoustic, train_acoustic
+    from ._acoustic import ARCHITECTURES, evaluate_acoustic, train_acoustic
     from ._checkpoints import save
     from ._datasets import read_dataset
     from ._thz import HEADS, evaluate_thz, train_thz
@@ -125,6 +128,10 @@ def train_command(
             raise ValueError(f"kind must be thz or acoustic; got kind={kind!r}")
         if head not in HEADS:
             raise ValueError(f"head must be one of {', '.join(HEADS)}; got head={head!r}")
+        if architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"architecture must be one of {', '.join(ARCHITECTURES)}; got architecture={architecture!r}"
+            )
         for name, value in (("width", width), ("members", members), ("threads", threads)):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1; got {name}={value}")
@@ -151,13 +158,14 @@ def train_command(
                 seed=seed,
                 time_budget_s=time_budget,
                 progress=progress,
+                architecture=architecture,
             )
     except ValueError as error:
         raise cli._fail(str(error)) from None
     surrogate.metadata["training"]["command"] = (
         f"workbench surrogate train {kind} {' '.join(f'--data {p.name}' for p in data)} --out OUT --seed {seed} --width {width} --depth "
         f"{depth or (4 if kind == 'thz' else 3)} --epochs {epochs or (80 if kind == 'thz' else 200)} "
-        + (f"--head {head}" if kind == "thz" else f"--members {members}")
+        + (f"--head {head}" if kind == "thz" else f"--members {members} --architecture {architecture}")
         + f" --threads {threads}"
     )
     path = save(surrogate, out)

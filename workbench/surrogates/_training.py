@@ -72,8 +72,9 @@ def fit(
     seed: int = 0,
     time_budget_s: float | None = None,
     progress: bool = False,
+    weight_decay: float = 0.0,
 ) -> FitResult:
-    """Adam with a cosine learning-rate decay; keeps the weights of the best validation epoch.
+    """Adam (AdamW when ``weight_decay`` > 0) with a cosine learning-rate decay; keeps the best validation epoch's weights.
 
     Args:
         model: the network (trained in place; the best-validation weights are loaded at the end).
@@ -85,11 +86,18 @@ def fit(
             elapsed time instead of epochs), for comparisons at equal training time; None runs
             every epoch (reproducible from the seed).
         progress: show a tqdm bar (stderr).
+        weight_decay: decoupled weight decay of AdamW, ≥ 0 (0: plain Adam).
     """
-    if epochs < 1 or batch_size < 1 or not lr > 0:
-        raise ValueError(f"need epochs >= 1, batch_size >= 1, lr > 0; got {epochs}, {batch_size}, {lr}")
+    if epochs < 1 or batch_size < 1 or not lr > 0 or not weight_decay >= 0:
+        raise ValueError(
+            f"need epochs >= 1, batch_size >= 1, lr > 0, weight_decay >= 0; "
+            f"got {epochs}, {batch_size}, {lr}, {weight_decay}"
+        )
     generator = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    if weight_decay > 0:
+        optimiser: torch.optim.Optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    else:
+        optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     n = train[0].shape[0]
     best = (math.inf, 0, copy.deepcopy(model.state_dict()))
     start = time.perf_counter()
