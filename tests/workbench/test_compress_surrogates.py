@@ -193,8 +193,8 @@ def test_bench_rows_cover_every_method_bits_and_sparsity_and_write_table_and_fig
     for method in ("rtn", "adadim", "flexround", "lrq", "peqa", "bcq", "alphatuning"):
         assert all((method, b, 0.0) in found for b in (8, 4))
     w8a8_rows = ("w8a8", "w8a8-smooth", "w8a8-rotate", "w8a8-mixed", "w8a8-rotate-mixed", "w8a8-rotate-mixed-flexround")
-    assert {(method, 8, 0.0) for method in w8a8_rows} <= found
-    goals = {"flexround4_over_rtn4", "w8a8_rotate_mixed_flexround_added_fraction", "sparsity_0.5"}
+    assert {(method, 8, 0.0) for method in (*w8a8_rows, "w8a8-asym", "w8a8-asym-mixed-flexround")} <= found
+    goals = {"flexround4_over_rtn4", "w8a8_asym_mixed_flexround_added_fraction", "sparsity_0.5"}
     assert goals <= set(result["goals"]["thz"])
     for method in ("prune-aligned", "prune-bed", "prune-dp"):
         assert (method, 32, 0.5) in found
