@@ -416,6 +416,8 @@ def test_asymmetric_row_grid_round_trips_within_half_a_step_and_halves_the_step_
     sym_scale, sym_zero = row_grid(x, 8, dim=1)
     assert not sym_zero.any()
     assert (scale <= sym_scale * 127 / 255 * (1 + 1e-6)).all() if shift >= 0 else (scale <= sym_scale).all()
+    with pytest.raises(ValueError, match=r"bits must be an integer in \[2, 8\]; got bits=9"):
+        row_grid(x, 9, dim=1)
 
 
 def test_asymmetric_w8a8_integer_dot_with_zero_point_correction_matches_the_float_reference():

@@ -84,13 +84,16 @@ def hadamard(n: int) -> torch.Tensor:
 
 
 def row_grid(x: torch.Tensor, bits: int, dim: int, symmetric: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """Dynamic per-row activation grid along ``dim``: (scale s > 0, integer zero point z), both keepdim.
+    """Dynamic per-row activation grid of x (any shape, float) along ``dim``: (scale s > 0, integer
+    zero point z), each shaped like x with ``dim`` reduced to 1; s is in the units of x per code.
 
     Symmetric: s = amax|x|/(2^(b−1)−1), z = 0. Asymmetric: the row's range [min(x, 0), max(x, 0)]
     is spread over all 2^b signed codes, s = (hi − lo)/(2^b − 1) and z = round(−lo/s) − 2^(b−1), so a
     one-sided row (e.g. after SiLU, whose minimum is −0.278) keeps the resolution the sign bit would waste.
     Codes are clamp(round(x/s) + z, −2^(b−1), 2^(b−1)−1) and x ≈ s·(codes − z).
     """
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 8:
+        raise ValueError(f"bits must be an integer in [2, 8]; got bits={bits!r}")
     qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
     if symmetric:
         scale = (x.abs().amax(dim=dim, keepdim=True) / qmax).clamp_min(1e-12)
