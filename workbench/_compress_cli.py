@@ -23,7 +23,15 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _validate(
-    kind: str, method: str, bits: int, sparsity: float, n: int, out: Path | None, model: Path | None, rounding: str
+    kind: str,
+    method: str,
+    bits: int,
+    sparsity: float,
+    n: int,
+    out: Path | None,
+    model: Path | None,
+    rounding: str,
+    act_asymmetric: bool,
 ) -> None:
     from .compress._methods import W8A8_ROUNDINGS
     from .compress._quant import MAX_BITS, MIN_BITS
@@ -33,6 +41,8 @@ def _validate(
         raise ValueError(f"rounding must be one of {W8A8_ROUNDINGS}; got rounding={rounding!r}")
     if rounding != "rtn" and method != "w8a8":
         raise ValueError(f"rounding={rounding!r} needs method w8a8; got method={method!r}")
+    if act_asymmetric and method != "w8a8":
+        raise ValueError(f"act_asymmetric needs method w8a8; got method={method!r}")
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got kind={kind!r}")
@@ -81,6 +91,9 @@ def compress(
         str,
         typer.Option(help="w8a8: rtn or flexround (learned rounding of the int8 weights, --iters steps per layer)."),
     ] = "rtn",
+    act_asymmetric: Annotated[
+        bool, typer.Option(help="w8a8: quantize each input row on an asymmetric grid with a zero point.")
+    ] = False,
     model: Annotated[Path | None, typer.Option(help="Surrogate checkpoint; default: the shipped one.")] = None,
     designs: Annotated[
         int, typer.Option(help="Held-out physics designs for the error (and as many for tuning).")
@@ -108,7 +121,7 @@ def compress(
     from .surrogates import load, make_dataset
 
     try:
-        _validate(kind, method, bits, sparsity, designs, out, model, rounding)
+        _validate(kind, method, bits, sparsity, designs, out, model, rounding, act_asymmetric)
         spec = QuantSpec(bits=bits, symmetric=symmetric, granularity=granularity, group_size=group_size)
         fp32 = load(kind, model)
         for name, layer in trunk(fp32).named_modules():
@@ -137,6 +150,7 @@ def compress(
             rotate=rotate,
             float_inputs=float_inputs,
             rounding=rounding,
+            act_symmetric=not act_asymmetric,
             seed=seed,
         )
     except ValueError as error:

@@ -141,12 +141,10 @@ def test_compress_refuses_bad_input_naming_the_parameter():
         ({"method": "gptq"}, "method must be one of .* got method='gptq'"),
         ({"method": "prune-bed", "sparsity": 1.0}, r"sparsity must be in \[0, 1\); got sparsity=1.0"),
         ({"method": "prune-bed", "sparsity": 0.5}, "needs physics data; got data=None"),
-        ({"method": "flexround", "smooth": 0.5}, "smooth, rotate, float_inputs and rounding are w8a8 options"),
-        (
-            {"method": "rtn", "float_inputs": 1},
-            "smooth, rotate, float_inputs and rounding are w8a8 options.* float_inputs=1",
-        ),
-        ({"method": "rtn", "rounding": "flexround"}, "are w8a8 options.* rounding='flexround' with method='rtn'"),
+        ({"method": "flexround", "smooth": 0.5}, "smooth, rotate, float_inputs, rounding and act_symmetric are w8a8"),
+        ({"method": "rtn", "float_inputs": 1}, "are w8a8 options.* float_inputs=1"),
+        ({"method": "lrq", "act_symmetric": False}, "are w8a8 options.* act_symmetric=False with method='lrq'"),
+        ({"method": "rtn", "rounding": "flexround"}, "are w8a8 options.* rounding='flexround', .* with method='rtn'"),
         ({"method": "w8a8", "float_inputs": 6}, r"float_inputs must be an integer in \[0, 5\] .* got float_inputs=6"),
         ({"spec": QuantSpec(granularity="group", group_size=5)}, "group_size must divide the input channels of 0"),
         ({"method": "flexround"}, "calib must be a tensor of >= 1 calibration inputs"),
@@ -164,6 +162,7 @@ def test_cli_refuses_bad_bits_and_sparsity_before_any_work(tmp_path):
         (["--method", "nope"], "method must be one of"),
         (["--method", "w8a8", "--rounding", "up"], "rounding must be one of ('rtn', 'flexround'); got rounding='up'"),
         (["--rounding", "flexround"], "rounding='flexround' needs method w8a8; got method='flexround'"),
+        (["--act-asymmetric"], "act_asymmetric needs method w8a8; got method='flexround'"),
         (["--granularity", "group", "--group-size", "5"], "group_size must divide the input channels of 0"),
     ):
         result = runner.invoke(app, ["compress", "thz", *args, "--out", str(out)])
@@ -195,8 +194,8 @@ def test_bench_rows_cover_every_method_bits_and_sparsity_and_write_table_and_fig
     for method in ("rtn", "adadim", "flexround", "lrq", "peqa", "bcq", "alphatuning"):
         assert all((method, b, 0.0) in found for b in (8, 4))
     w8a8_rows = ("w8a8", "w8a8-smooth", "w8a8-rotate", "w8a8-mixed", "w8a8-rotate-mixed", "w8a8-rotate-mixed-flexround")
-    assert {(method, 8, 0.0) for method in w8a8_rows} <= found
-    goals = {"flexround4_over_rtn4", "w8a8_rotate_mixed_flexround_added_fraction", "sparsity_0.5"}
+    assert {(method, 8, 0.0) for method in (*w8a8_rows, "w8a8-asym", "w8a8-asym-mixed-flexround")} <= found
+    goals = {"flexround4_over_rtn4", "w8a8_asym_mixed_flexround_added_fraction", "sparsity_0.5"}
     assert goals <= set(result["goals"]["thz"])
     for method in ("prune-aligned", "prune-bed", "prune-dp"):
         assert (method, 32, 0.5) in found

@@ -346,6 +346,19 @@ def test_mixed_precision_w8a8_runs_its_float_input_layer_as_int8_weight_only_on_
     assert ((compressed[4](h).detach().double() - exact).abs() <= bound).all()
 
 
+def test_w8a8_with_asymmetric_inputs_is_refused_and_runs_on_its_own_forward(caplog) -> None:
+    """The kernels quantize W8A8 inputs on a symmetric grid; a layer with a per-row zero point must not run there."""
+    model = w8a8(_mlp([6, 8, 2], nn.SiLU), act_symmetric=False)[0]
+    with pytest.raises(Unsupported, match="act_symmetric must be True; got act_symmetric=False"):
+        extract_layers(model)
+    x = _x(10, 6)
+    with caplog.at_level(logging.WARNING):
+        fused = FusedMLP(model, backend="torch")
+    assert fused.layers is None and "act_symmetric must be True" in fused.reason
+    with torch.no_grad():
+        assert torch.equal(fused(x), model(x))
+
+
 def test_layers_with_input_smoothing_or_rotation_are_not_fused() -> None:
     """A W8A8 layer that divides or rotates its input first (SmoothQuant / QuaRot) must not run as plain W8A8."""
     rotated = w8a8(_mlp([6, 8, 2], nn.ReLU))[0]

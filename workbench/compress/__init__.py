@@ -14,8 +14,9 @@ Methods (each works on any network built from ``nn.Linear`` and 1×1 convolution
 * PEQA and AlphaTuning (:func:`tune_scales`): only the scales (or BCQ α) of a compressed model
   are trained on task data; integer codes and bit planes stay frozen;
 * BCQ (:func:`bcq`): W ≈ Σᵢ diag(αᵢ)·Bᵢ, greedy start plus alternating refinement;
-* W8A8 (:func:`w8a8`): int8 weights and dynamic per-row int8 activations, optionally with the
-  layers whose 8-bit input matters most on calibration data (:func:`act_sensitivity`) kept float;
+* W8A8 (:func:`w8a8`): int8 weights and dynamic per-row int8 activations on a symmetric grid or
+  an asymmetric one with a per-row zero point (:func:`row_grid`), optionally with the layers whose
+  8-bit input matters most on calibration data (:func:`act_sensitivity`) kept float;
 * 1×N block pruning (:func:`prune`): aligned blocks, BED (:func:`bed_select`) or the exact
   optimum (:func:`optimal_select`); fine-tune with :func:`apply_masks`, pack with :func:`sparse_model`.
 
@@ -41,6 +42,7 @@ from ._layers import (
     load_compressed,
     model_bytes,
     quantizable_layers,
+    row_grid,
     save_compressed,
 )
 from ._loop import compare_in_loop
@@ -83,6 +85,7 @@ from ._surrogate import (
 __all__ = [
     "act_sensitivity",
     "hadamard",
+    "row_grid",
     "compare_in_loop",
     "trunk",
     "surrogate_error",

@@ -52,7 +52,8 @@ class LayerPayload:
 
     Exactly one of ``weight`` (float), ``codes`` (int16, with ``spec``, ``scale``, ``zero``) or
     ``alpha`` + ``planes`` (BCQ) is given. ``mask`` (bool) with ``block`` marks 1×N block sparsity;
-    ``act_bits`` = 8 quantizes the layer's input per row on the fly (W8A8); ``smooth`` (C_in,) > 0
+    ``act_bits`` = 8 quantizes the layer's input per row on the fly (W8A8), on a symmetric grid or,
+    with ``act_symmetric`` False, an asymmetric one with a per-row zero point; ``smooth`` (C_in,) > 0
     divides the input per channel (before it is quantized, if it is), the codes holding W·diag(smooth)
     (SmoothQuant's migration of activation outliers into the weights); ``rotate`` then multiplies
     the (smoothed) input by the orthonormal Hadamard matrix H (C_in a power of two), the codes
@@ -70,6 +71,7 @@ class LayerPayload:
     mask: torch.Tensor | None = None
     block: int | None = None
     act_bits: int | None = None
+    act_symmetric: bool = True
     smooth: torch.Tensor | None = None
     rotate: bool = False
 
@@ -81,11 +83,32 @@ def hadamard(n: int) -> torch.Tensor:
     return torch.as_tensor(scipy.linalg.hadamard(n) / math.sqrt(n), dtype=torch.float32)
 
 
-def quantize_rows(x: torch.Tensor, bits: int, dim: int) -> torch.Tensor:
-    """Dynamic symmetric per-row fake quantization: s = amax|x|/(2^(b−1)−1) along ``dim``."""
-    qmax = 2 ** (bits - 1) - 1
-    scale = (x.abs().amax(dim=dim, keepdim=True) / qmax).clamp_min(1e-12)
-    return torch.clamp(torch.round(x / scale), -qmax - 1, qmax) * scale
+def row_grid(x: torch.Tensor, bits: int, dim: int, symmetric: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Dynamic per-row activation grid of x (any shape, float) along ``dim``: (scale s > 0, integer
+    zero point z), each shaped like x with ``dim`` reduced to 1; s is in the units of x per code.
+
+    Symmetric: s = amax|x|/(2^(b−1)−1), z = 0. Asymmetric: the row's range [min(x, 0), max(x, 0)]
+    is spread over all 2^b signed codes, s = (hi − lo)/(2^b − 1) and z = round(−lo/s) − 2^(b−1), so a
+    one-sided row (e.g. after SiLU, whose minimum is −0.278) keeps the resolution the sign bit would waste.
+    Codes are clamp(round(x/s) + z, −2^(b−1), 2^(b−1)−1) and x ≈ s·(codes − z).
+    """
+    if isinstance(bits, bool) or not isinstance(bits, int) or not 2 <= bits <= 8:
+        raise ValueError(f"bits must be an integer in [2, 8]; got bits={bits!r}")
+    qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    if symmetric:
+        scale = (x.abs().amax(dim=dim, keepdim=True) / qmax).clamp_min(1e-12)
+        return scale, torch.zeros_like(scale)
+    lo = x.amin(dim=dim, keepdim=True).clamp_max(0.0)
+    hi = x.amax(dim=dim, keepdim=True).clamp_min(0.0)
+    scale = ((hi - lo) / (qmax - qmin)).clamp_min(1e-12)
+    return scale, torch.clamp(torch.round(-lo / scale) + qmin, qmin, qmax)
+
+
+def quantize_rows(x: torch.Tensor, bits: int, dim: int, symmetric: bool = True) -> torch.Tensor:
+    """Dynamic per-row fake quantization s·(clamp(round(x/s) + z) − z) on the grid of :func:`row_grid`."""
+    scale, zero = row_grid(x, bits, dim, symmetric)
+    codes = torch.clamp(torch.round(x / scale) + zero, -(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+    return (codes - zero) * scale
 
 
 class CompressedLinear(nn.Module):
@@ -108,6 +131,7 @@ class CompressedLinear(nn.Module):
         self.spec = QuantSpec(**config["spec"]) if config.get("spec") else None
         self.block = config.get("block")
         self.act_bits = config.get("act_bits")
+        self.act_symmetric = config.get("act_symmetric", True)
         self.rotation = hadamard(self.shape[1]) if config.get("rotate") else None
         self._cache: torch.Tensor | None = None
 
@@ -126,6 +150,7 @@ class CompressedLinear(nn.Module):
             "spec": asdict(payload.spec) if payload.spec else None,
             "block": payload.block if sparse else None,
             "act_bits": payload.act_bits,
+            "act_symmetric": payload.act_symmetric,
             "rotate": payload.rotate,
         }
         module = cls(kind, shape, config)
@@ -212,7 +237,7 @@ class CompressedLinear(nn.Module):
 
     def _input(self, x: torch.Tensor, dim: int) -> torch.Tensor:
         """The input as the weight expects it: smoothed and rotated if the codes hold those transforms, then
-        quantized per row (W8A8) if ``act_bits`` is set; unchanged for a plain layer."""
+        quantized per row (W8A8, see :func:`row_grid`) if ``act_bits`` is set; unchanged for a plain layer."""
         smooth = getattr(self, "smooth", None)
         if not self.act_bits and smooth is None and self.rotation is None:
             return x
@@ -222,7 +247,7 @@ class CompressedLinear(nn.Module):
         if self.rotation is not None:
             x = x @ self.rotation
         if self.act_bits:
-            x = quantize_rows(x, self.act_bits, dim=-1)
+            x = quantize_rows(x, self.act_bits, dim=-1, symmetric=self.act_symmetric)
         return x.movedim(-1, dim)
 
     def nbytes(self) -> int:

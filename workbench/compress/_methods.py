@@ -233,12 +233,15 @@ def w8a8(
     outputs: Callable[[nn.Module], torch.Tensor] | None = None,
     rounding: str = "rtn",
     iters: int = 200,
+    act_symmetric: bool = True,
     seed: int = 0,
 ) -> tuple[nn.Module, Report]:
     """8-bit symmetric per-channel weights and dynamic per-row 8-bit activations (W8A8).
 
     ``layers`` get int8 weights (default all); of those, ``act_layers`` (default all of them) also
-    quantize their inputs per row; the others keep float inputs.
+    quantize their inputs per row; the others keep float inputs. ``act_symmetric`` False gives each
+    input row an asymmetric grid with a zero point (see ``row_grid``): inputs that follow a SiLU or
+    ReLU are one-sided, and a symmetric grid spends half its codes on values they never take.
 
     ``smooth`` = α in [0, 1] turns on SmoothQuant's scale migration for the layers with quantized
     inputs: per input channel j, s_j = max|X_j|^α / max|W_j|^(1−α) from the fp32 inputs X on the
@@ -270,6 +273,8 @@ def w8a8(
         raise ValueError(f"smooth must be in [0, 1] or None; got smooth={smooth!r}")
     if rounding not in W8A8_ROUNDINGS:
         raise ValueError(f"rounding must be one of {W8A8_ROUNDINGS}; got rounding={rounding!r}")
+    if not isinstance(act_symmetric, bool):
+        raise ValueError(f"act_symmetric must be a bool; got act_symmetric={act_symmetric!r}")
     _check_positive_int("iters", iters, 0)
     targets = _check_layers(model, layers)
     with_act = set(targets if act_layers is None else _check_layers(model, act_layers)) & set(targets)
@@ -309,6 +314,7 @@ def w8a8(
             scale=scale,
             zero=zero,
             act_bits=8 if name in with_act else None,
+            act_symmetric=act_symmetric,
             smooth=factor,
             rotate=turn,
         )

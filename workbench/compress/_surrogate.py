@@ -247,6 +247,7 @@ def compress_surrogate(
     rotate: bool = False,
     float_inputs: int = 0,
     rounding: str = "rtn",
+    act_symmetric: bool = True,
     seed: int = 0,
 ) -> tuple[Surrogate, float]:
     """Compress the network inside ``surrogate`` (not modified); returns (compressed surrogate, seconds).
@@ -274,6 +275,8 @@ def compress_surrogate(
             predicted ln|t| for THz (:func:`thz_log_t`), on the ensemble output for acoustic.
         rounding: ``"w8a8"`` only: ``"rtn"`` or ``"flexround"`` (learned rounding of the int8
             weights against each layer's fp32 output, ``iters`` steps per layer; see :func:`w8a8`).
+        act_symmetric: ``"w8a8"`` only: False quantizes each input row on an asymmetric grid
+            with a zero point (for the one-sided inputs that follow SiLU).
         seed: minibatch seed.
     """
     if method not in METHODS:
@@ -287,10 +290,11 @@ def compress_surrogate(
         raise ValueError(f"method {method} needs sparsity in (0, 1); got sparsity={sparsity}")
     if (method in NEEDS_DATA or pruning) and data is None:
         raise ValueError(f"method {method!r} (sparsity {sparsity}) needs physics data; got data=None")
-    if (smooth is not None or rotate or float_inputs or rounding != "rtn") and method != "w8a8":
+    if (smooth is not None or rotate or float_inputs or rounding != "rtn" or not act_symmetric) and method != "w8a8":
         raise ValueError(
-            f"smooth, rotate, float_inputs and rounding are w8a8 options; got smooth={smooth}, rotate={rotate}, "
-            f"float_inputs={float_inputs}, rounding={rounding!r} with {method=}"
+            f"smooth, rotate, float_inputs, rounding and act_symmetric are w8a8 options; got smooth={smooth}, "
+            f"rotate={rotate}, float_inputs={float_inputs}, rounding={rounding!r}, act_symmetric={act_symmetric} "
+            f"with {method=}"
         )
     spec = QuantSpec(bits=4) if spec is None else spec
     network = trunk(surrogate)
@@ -317,9 +321,16 @@ def compress_surrogate(
             outputs=outputs,
             rounding=rounding,
             iters=iters,
+            act_symmetric=act_symmetric,
             seed=seed,
         )[0]
-        options = {"smooth": smooth, "rotate": rotate, "float_inputs": float_inputs, "rounding": rounding}
+        options = {
+            "smooth": smooth,
+            "rotate": rotate,
+            "float_inputs": float_inputs,
+            "rounding": rounding,
+            "act_symmetric": act_symmetric,
+        }
         out = with_trunk(surrogate, network, record | options)
     elif method in ("bcq", "alphatuning"):
         out = with_trunk(surrogate, bcq(network, q=spec.bits)[0], record)

@@ -103,6 +103,11 @@ def _from_compressed(layer: CompressedLinear) -> FusedLayer:
                 f"activation quantization needs act_bits=8 with dense int8 codes; got act_bits={layer.act_bits}, "
                 f"format={layer.fmt!r}, block={layer.block}"
             )
+        if not layer.act_symmetric:
+            raise Unsupported(
+                "W8A8 inputs are quantized on a symmetric per-row grid in the kernels: act_symmetric must be True; "
+                "got act_symmetric=False (a per-row zero point)"
+            )
         if not spec.symmetric or spec.granularity not in ("tensor", "channel"):
             raise Unsupported(
                 "W8A8 needs symmetric per-tensor or per-channel weight scales; got "
