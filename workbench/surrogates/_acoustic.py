@@ -127,6 +127,12 @@ ARCHITECTURES = ("mlp", "sets")
 """Ensemble member kinds: ``"mlp"`` (one MLP over every feature) and ``"sets"`` (:class:`MassSetNet`)."""
 
 
+def check_architecture(architecture: str) -> None:
+    """Raise a ValueError naming ``architecture`` unless it is one of :data:`ARCHITECTURES`."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}; got architecture={architecture!r}")
+
+
 class MassSetNet(nn.Module):
     """One member that reads the point masses as a set (Deep Sets): exactly invariant to their order.
 
@@ -177,10 +183,7 @@ class AcousticNet(nn.Module):
         n_masses: int = 0,
     ) -> None:
         super().__init__()
-        if architecture not in ARCHITECTURES:
-            raise ValueError(
-                f"architecture must be one of {', '.join(ARCHITECTURES)}; got architecture={architecture!r}"
-            )
+        check_architecture(architecture)
         if architecture == "sets" and (slots is None or n_masses < 1):
             raise ValueError(f"a 'sets' member needs the mass columns and n_masses >= 1; got n_masses={n_masses}")
 
@@ -516,8 +519,7 @@ def build_acoustic(
         raise ValueError(f"dataset kind must be 'acoustic'; got {dataset.kind!r}")
     if members < 1:
         raise ValueError(f"members must be >= 1; got members={members}")
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}; got architecture={architecture!r}")
+    check_architecture(architecture)
     config = acoustic_config(dataset.attrs["env"])
     grid = CavityGrid(config)
     raw = acoustic_features(dataset.designs, dataset.index[:, 0], config)

@@ -117,7 +117,7 @@ def train_command(
     """Train a surrogate on a dataset and write a checkpoint (reproducible from the seed without --time-budget)."""
     import torch
 
-    from ._acoustic import ARCHITECTURES, evaluate_acoustic, train_acoustic
+    from ._acoustic import check_architecture, evaluate_acoustic, train_acoustic
     from ._checkpoints import save
     from ._datasets import read_dataset
     from ._thz import HEADS, evaluate_thz, train_thz
@@ -128,10 +128,7 @@ def train_command(
             raise ValueError(f"kind must be thz or acoustic; got kind={kind!r}")
         if head not in HEADS:
             raise ValueError(f"head must be one of {', '.join(HEADS)}; got head={head!r}")
-        if architecture not in ARCHITECTURES:
-            raise ValueError(
-                f"architecture must be one of {', '.join(ARCHITECTURES)}; got architecture={architecture!r}"
-            )
+        check_architecture(architecture)
         for name, value in (("width", width), ("members", members), ("threads", threads)):
             if value < 1:
                 raise ValueError(f"{name} must be >= 1; got {name}={value}")
